@@ -1,0 +1,438 @@
+//! A reader for the parts of `template.yaml` the local platform runs: the
+//! table, buckets, HTTP API routes and authorizer, stream sources and
+//! EventBridge rules. Routes and wiring are never listed anywhere else.
+//!
+//! CloudFormation short-form tags (`!Ref`, `!GetAtt`, `!Sub`) arrive as YAML
+//! tagged values; [`Template::resolve_ref`] maps the few we need.
+
+use serde_yaml::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("reading {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("template.yaml is not valid YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("template.yaml: {0}")]
+    Shape(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    root: Value,
+}
+
+/// A function resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub logical_id: String,
+    /// `functions/<name>`.
+    pub code_uri: String,
+    /// The crate name (last segment of `CodeUri`).
+    pub name: String,
+    pub timeout_secs: u64,
+    pub memory_mb: u64,
+}
+
+/// An HTTP API route (`GET /v1/orgs/{orgId}`), or the `$default` route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Upper-case method, or `ANY`.
+    pub method: String,
+    /// Path with `{param}` segments; `$default` for the catch-all.
+    pub path: String,
+    pub function: String,
+    /// Authorizer name, `None` for public routes.
+    pub authorizer: Option<String>,
+}
+
+impl Route {
+    pub fn route_key(&self) -> String {
+        if self.path == "$default" {
+            "$default".into()
+        } else {
+            format!("{} {}", self.method, self.path)
+        }
+    }
+}
+
+/// A Lambda REQUEST authorizer of the HTTP API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorizer {
+    pub name: String,
+    pub function: String,
+    pub simple_responses: bool,
+    pub payload_version: String,
+}
+
+/// A DynamoDB stream event source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSource {
+    pub function: String,
+    pub batch_size: u32,
+    pub batching_window_secs: u64,
+    pub report_batch_item_failures: bool,
+    pub maximum_retry_attempts: i64,
+    /// Event filter patterns (JSON), as `FilterCriteria.Filters[].Pattern`.
+    pub filters: Vec<serde_json::Value>,
+}
+
+/// An EventBridge rule targeting a function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRule {
+    pub function: String,
+    pub name: String,
+    pub pattern: serde_json::Value,
+    pub maximum_retry_attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cors {
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<i64>,
+}
+
+/// The table as declared: key schema, GSIs, TTL and stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDef {
+    pub logical_id: String,
+    pub attributes: Vec<(String, String)>,
+    pub hash_key: String,
+    pub range_key: Option<String>,
+    /// (name, hash, range)
+    pub gsis: Vec<(String, String, Option<String>)>,
+    pub ttl_attribute: Option<String>,
+    pub stream_view_type: Option<String>,
+}
+
+fn s(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn to_json(v: &Value) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TemplateError::Io(path.display().to_string(), e))?;
+        Self::parse(&text)
+    }
+
+    /// The repository's `template.yaml`.
+    pub fn load_default() -> Result<Self, TemplateError> {
+        Self::load(&crate::repo_root().join("template.yaml"))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        let root: Value = serde_yaml::from_str(text)?;
+        if root.get("Resources").and_then(Value::as_mapping).is_none() {
+            return Err(TemplateError::Shape("no Resources section".into()));
+        }
+        Ok(Self { root })
+    }
+
+    fn resources(&self) -> impl Iterator<Item = (String, &Value)> {
+        self.root
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flat_map(|m| m.iter())
+            .filter_map(|(k, v)| Some((s(k)?, v)))
+    }
+
+    fn resources_of(&self, ty: &str) -> Vec<(String, &Value)> {
+        self.resources().filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty)).collect()
+    }
+
+    fn global_function(&self, key: &str) -> Option<&Value> {
+        self.root.get("Globals")?.get("Function")?.get(key)
+    }
+
+    /// The logical id a `!Ref X` / `!GetAtt X.Arn` / `{"Ref": X}` points at.
+    pub fn resolve_ref(v: &Value) -> Option<String> {
+        match v {
+            Value::Tagged(t) if t.tag == "!Ref" => s(&t.value),
+            Value::Tagged(t) if t.tag == "!GetAtt" => match &t.value {
+                Value::String(x) => x.split('.').next().map(str::to_owned),
+                Value::Sequence(xs) => xs.first().and_then(s),
+                _ => None,
+            },
+            Value::Mapping(m) => {
+                if let Some(r) = m.get("Ref") {
+                    s(r)
+                } else {
+                    m.get("Fn::GetAtt").and_then(|g| match g {
+                        Value::Sequence(xs) => xs.first().and_then(s),
+                        Value::String(x) => x.split('.').next().map(str::to_owned),
+                        _ => None,
+                    })
+                }
+            }
+            _ => None,
+        }
+    }
+
+    pub fn functions(&self) -> Vec<Function> {
+        let g_timeout = self.global_function("Timeout").and_then(Value::as_u64).unwrap_or(3);
+        let g_memory = self.global_function("MemorySize").and_then(Value::as_u64).unwrap_or(128);
+        self.resources_of("AWS::Serverless::Function")
+            .into_iter()
+            .filter_map(|(id, r)| {
+                let p = r.get("Properties")?;
+                let code_uri = p.get("CodeUri").and_then(s)?;
+                Some(Function {
+                    name: code_uri.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_owned(),
+                    code_uri,
+                    timeout_secs: p.get("Timeout").and_then(Value::as_u64).unwrap_or(g_timeout),
+                    memory_mb: p.get("MemorySize").and_then(Value::as_u64).unwrap_or(g_memory),
+                    logical_id: id,
+                })
+            })
+            .collect()
+    }
+
+    fn events_of<'a>(&'a self, ty: &'a str) -> impl Iterator<Item = (String, &'a Value)> + 'a {
+        self.resources_of("AWS::Serverless::Function").into_iter().flat_map(move |(id, r)| {
+            r.get("Properties")
+                .and_then(|p| p.get("Events"))
+                .and_then(Value::as_mapping)
+                .into_iter()
+                .flat_map(|m| m.values())
+                .filter(move |e| e.get("Type").and_then(Value::as_str) == Some(ty))
+                .filter_map(|e| e.get("Properties").map(|p| (p, e)))
+                .map(|(p, _)| (id.clone(), p))
+                .collect::<Vec<_>>()
+        })
+    }
+
+    fn http_api(&self) -> Option<&Value> {
+        self.resources_of("AWS::Serverless::HttpApi").into_iter().next().map(|(_, r)| r).and_then(|r| r.get("Properties"))
+    }
+
+    pub fn default_authorizer(&self) -> Option<String> {
+        self.http_api()?.get("Auth")?.get("DefaultAuthorizer").and_then(s)
+    }
+
+    pub fn authorizers(&self) -> Vec<Authorizer> {
+        let Some(m) = self.http_api().and_then(|a| a.get("Auth")).and_then(|a| a.get("Authorizers")).and_then(Value::as_mapping) else {
+            return vec![];
+        };
+        m.iter()
+            .filter_map(|(k, v)| {
+                Some(Authorizer {
+                    name: s(k)?,
+                    function: v.get("FunctionArn").and_then(Self::resolve_ref)?,
+                    simple_responses: v.get("EnableSimpleResponses").and_then(Value::as_bool).unwrap_or(false),
+                    payload_version: v.get("AuthorizerPayloadFormatVersion").and_then(s).unwrap_or_else(|| "2.0".into()),
+                })
+            })
+            .collect()
+    }
+
+    /// Every HTTP API route, in template order. An event without `Path` and
+    /// `Method` is the `$default` route.
+    pub fn routes(&self) -> Vec<Route> {
+        let default_auth = self.default_authorizer();
+        self.events_of("HttpApi")
+            .map(|(function, p)| {
+                let authorizer = match p.get("Auth").and_then(|a| a.get("Authorizer")).and_then(s) {
+                    Some(a) if a == "NONE" => None,
+                    Some(a) => Some(a),
+                    None => default_auth.clone(),
+                };
+                let path = p.get("Path").and_then(s).unwrap_or_else(|| "$default".into());
+                let method = p.get("Method").and_then(s).map(|m| m.to_uppercase()).unwrap_or_else(|| "ANY".into());
+                Route { method, path, function, authorizer }
+            })
+            .collect()
+    }
+
+    pub fn cors(&self) -> Option<Cors> {
+        let c = self.http_api()?.get("CorsConfiguration")?;
+        let list = |k: &str| -> Vec<String> {
+            c.get(k).and_then(Value::as_sequence).map(|xs| xs.iter().filter_map(s).collect()).unwrap_or_default()
+        };
+        Some(Cors {
+            allow_origins: list("AllowOrigins"),
+            allow_methods: list("AllowMethods"),
+            allow_headers: list("AllowHeaders"),
+            expose_headers: list("ExposeHeaders"),
+            max_age: c.get("MaxAge").and_then(Value::as_i64),
+        })
+    }
+
+    pub fn stream_sources(&self) -> Vec<StreamSource> {
+        self.events_of("DynamoDB")
+            .map(|(function, p)| StreamSource {
+                function,
+                batch_size: p.get("BatchSize").and_then(Value::as_u64).unwrap_or(100) as u32,
+                batching_window_secs: p.get("MaximumBatchingWindowInSeconds").and_then(Value::as_u64).unwrap_or(0),
+                report_batch_item_failures: p
+                    .get("FunctionResponseTypes")
+                    .and_then(Value::as_sequence)
+                    .is_some_and(|xs| xs.iter().any(|x| x.as_str() == Some("ReportBatchItemFailures"))),
+                maximum_retry_attempts: p.get("MaximumRetryAttempts").and_then(Value::as_i64).unwrap_or(-1),
+                filters: p
+                    .get("FilterCriteria")
+                    .and_then(|f| f.get("Filters"))
+                    .and_then(Value::as_sequence)
+                    .map(|fs| {
+                        fs.iter()
+                            .filter_map(|f| f.get("Pattern"))
+                            .filter_map(|pat| match pat {
+                                Value::String(text) => serde_json::from_str(text).ok(),
+                                other => Some(to_json(other)),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    pub fn event_rules(&self) -> Vec<EventRule> {
+        let mut n = BTreeMap::<String, usize>::new();
+        self.events_of("EventBridgeRule")
+            .map(|(function, p)| {
+                let i = n.entry(function.clone()).or_default();
+                *i += 1;
+                EventRule {
+                    name: p.get("RuleName").and_then(s).unwrap_or_else(|| format!("{function}-rule-{i}")),
+                    pattern: p.get("Pattern").map(to_json).unwrap_or(serde_json::Value::Null),
+                    maximum_retry_attempts: p
+                        .get("RetryPolicy")
+                        .and_then(|r| r.get("MaximumRetryAttempts"))
+                        .and_then(Value::as_u64)
+                        .unwrap_or(185) as u32,
+                    function,
+                }
+            })
+            .collect()
+    }
+
+    /// Logical ids of S3 buckets.
+    pub fn buckets(&self) -> Vec<String> {
+        self.resources_of("AWS::S3::Bucket").into_iter().map(|(id, _)| id).collect()
+    }
+
+    /// The single DynamoDB table.
+    pub fn table(&self) -> Result<TableDef, TemplateError> {
+        let (logical_id, r) = self
+            .resources_of("AWS::DynamoDB::Table")
+            .into_iter()
+            .next()
+            .ok_or_else(|| TemplateError::Shape("no AWS::DynamoDB::Table".into()))?;
+        let p = r.get("Properties").ok_or_else(|| TemplateError::Shape("table has no Properties".into()))?;
+        let seq = |k: &str| p.get(k).and_then(Value::as_sequence).cloned().unwrap_or_default();
+        let attributes = seq("AttributeDefinitions")
+            .iter()
+            .filter_map(|a| Some((a.get("AttributeName").and_then(s)?, a.get("AttributeType").and_then(s)?)))
+            .collect();
+        let keys = |ks: &[Value]| {
+            let find = |t: &str| {
+                ks.iter().find(|k| k.get("KeyType").and_then(Value::as_str) == Some(t)).and_then(|k| k.get("AttributeName")).and_then(s)
+            };
+            (find("HASH"), find("RANGE"))
+        };
+        let (hash, range_key) = keys(&seq("KeySchema"));
+        let gsis = seq("GlobalSecondaryIndexes")
+            .iter()
+            .filter_map(|g| {
+                let (h, r) = keys(g.get("KeySchema").and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default());
+                Some((g.get("IndexName").and_then(s)?, h?, r))
+            })
+            .collect();
+        Ok(TableDef {
+            logical_id,
+            attributes,
+            hash_key: hash.ok_or_else(|| TemplateError::Shape("table has no HASH key".into()))?,
+            range_key,
+            gsis,
+            ttl_attribute: p
+                .get("TimeToLiveSpecification")
+                .filter(|t| t.get("Enabled").and_then(Value::as_bool).unwrap_or(false))
+                .and_then(|t| t.get("AttributeName"))
+                .and_then(s),
+            stream_view_type: p.get("StreamSpecification").and_then(|t| t.get("StreamViewType")).and_then(s),
+        })
+    }
+}
+
+impl TableDef {
+    /// Create the table on a (local) endpoint exactly as declared, with TTL.
+    /// An existing table is left as it is.
+    pub async fn create(&self, client: &aws_sdk_dynamodb::Client, table_name: &str) -> Result<bool, String> {
+        use aws_sdk_dynamodb::types::*;
+        let key = |name: &str, t: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(t).build();
+        let mut schema = vec![key(&self.hash_key, KeyType::Hash).map_err(|e| e.to_string())?];
+        if let Some(r) = &self.range_key {
+            schema.push(key(r, KeyType::Range).map_err(|e| e.to_string())?);
+        }
+        let mut req = client.create_table().table_name(table_name).billing_mode(BillingMode::PayPerRequest).set_key_schema(Some(schema));
+        for (name, ty) in &self.attributes {
+            req = req.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::from(ty.as_str()))
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        for (name, h, r) in &self.gsis {
+            let mut ks = vec![key(h, KeyType::Hash).map_err(|e| e.to_string())?];
+            if let Some(r) = r {
+                ks.push(key(r, KeyType::Range).map_err(|e| e.to_string())?);
+            }
+            req = req.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(name)
+                    .set_key_schema(Some(ks))
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        if let Some(v) = &self.stream_view_type {
+            req = req.stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(v.as_str()))
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        match req.send().await {
+            Ok(_) => {}
+            Err(e) => {
+                let se = e.into_service_error();
+                if se.is_resource_in_use_exception() {
+                    return Ok(false);
+                }
+                return Err(format!("CreateTable {table_name}: {se}"));
+            }
+        }
+        if let Some(attr) = &self.ttl_attribute {
+            client
+                .update_time_to_live()
+                .table_name(table_name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder().attribute_name(attr).enabled(true).build().map_err(|e| e.to_string())?,
+                )
+                .send()
+                .await
+                .map_err(|e| format!("UpdateTimeToLive: {}", e.into_service_error()))?;
+        }
+        Ok(true)
+    }
+}

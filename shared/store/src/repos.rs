@@ -1,0 +1,4 @@
+//! Typed repositories, one module per aggregate.
+
+pub mod audit;
+pub mod orgs;
