@@ -1,0 +1,54 @@
+//! Ports for every side effect, their AWS adapters, and the [`Platform`]
+//! bundle a function is built with.
+//!
+//! Production builds each adapter from the Lambda environment
+//! ([`Platform::from_env`]); the local platform builds the same adapters
+//! against local endpoints (DynamoDB Local, the embedded S3 server) and
+//! replaces only the event bus with its in-process one.
+
+pub mod config;
+pub mod events;
+pub mod media;
+
+use std::sync::Arc;
+
+use nexus_core::time::{Clock, SystemClock};
+use nexus_store::Store;
+
+pub use config::Config;
+pub use events::{EventBridgeBus, EventBus, OutboxEvent, PublishFailure};
+pub use media::{MediaStore, PresignedRequest, S3Media};
+
+/// Everything a function needs, built once per execution environment.
+#[derive(Clone)]
+pub struct Platform {
+    pub config: Config,
+    pub store: Store,
+    pub events: Arc<dyn EventBus>,
+    pub media: Arc<dyn MediaStore>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Platform {
+    /// Production wiring from the Lambda environment (`TABLE_NAME`, …).
+    /// `AWS_ENDPOINT_URL_*` variables redirect any client, without code changes.
+    pub async fn from_env() -> Result<Self, String> {
+        let config = Config::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::from_sdk(config, &sdk, None))
+    }
+
+    /// Wiring from an SDK configuration; `events` replaces EventBridge (local bus).
+    pub fn from_sdk(config: Config, sdk: &aws_config::SdkConfig, events: Option<Arc<dyn EventBus>>) -> Self {
+        let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone(), config.cursor_key.clone());
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(config.s3_path_style).build());
+        let events = events.unwrap_or_else(|| Arc::new(EventBridgeBus::new(aws_sdk_eventbridge::Client::new(sdk), config.event_bus_name.clone())));
+        Self {
+            media: Arc::new(S3Media::new(s3, config.media_bucket.clone())),
+            events,
+            store,
+            clock: Arc::new(SystemClock),
+            config,
+        }
+    }
+}
