@@ -34,7 +34,8 @@ impl std::fmt::Debug for CursorKey {
 impl CursorKey {
     fn mac(&self, scope: &str, payload: &str) -> HmacSha256 {
         // HMAC accepts keys of any length.
-        let mut mac = HmacSha256::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = HmacSha256::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(scope.as_bytes());
         mac.update(b"\n");
         mac.update(payload.as_bytes());
@@ -62,7 +63,9 @@ impl CursorKey {
         }
         let (payload, tag) = cursor.split_once('.').ok_or_else(invalid)?;
         let tag = B64.decode(tag).map_err(|_| invalid())?;
-        self.mac(scope, payload).verify_slice(&tag).map_err(|_| invalid())?;
+        self.mac(scope, payload)
+            .verify_slice(&tag)
+            .map_err(|_| invalid())?;
         let json = B64.decode(payload).map_err(|_| invalid())?;
         serde_json::from_slice(&json).map_err(|_| invalid())
     }
@@ -76,8 +79,14 @@ mod tests {
     #[test]
     fn round_trip_in_scope() {
         let k = CursorKey::new("secret");
-        let c = k.seal("org_A/members", &json!({"PK": "T#org_A", "SK": "MEMBER#usr_1"}));
-        assert!(!c.contains("MEMBER"), "payload is not readable as plain text");
+        let c = k.seal(
+            "org_A/members",
+            &json!({"PK": "T#org_A", "SK": "MEMBER#usr_1"}),
+        );
+        assert!(
+            !c.contains("MEMBER"),
+            "payload is not readable as plain text"
+        );
         assert_eq!(k.open("org_A/members", &c).unwrap()["SK"], "MEMBER#usr_1");
     }
 

@@ -25,8 +25,16 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(pointer: impl Into<String>, code: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { pointer: pointer.into(), code: code.into(), detail: detail.into() }
+    pub fn new(
+        pointer: impl Into<String>,
+        code: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            pointer: pointer.into(),
+            code: code.into(),
+            detail: detail.into(),
+        }
     }
 }
 
@@ -61,7 +69,11 @@ pub enum Error {
     Conflict { code: &'static str, detail: String },
     /// A plan limit would be exceeded.
     #[error("plan limit '{limit}' reached: {max} on plan {plan}")]
-    LimitReached { limit: &'static str, plan: String, max: u64 },
+    LimitReached {
+        limit: &'static str,
+        plan: String,
+        max: u64,
+    },
     #[error("too many requests; retry after {retry_after_secs}s")]
     Throttled { retry_after_secs: u64 },
     /// A request with the same `Idempotency-Key` is still being processed.
@@ -72,14 +84,21 @@ pub enum Error {
     IdempotencyKeyReused,
     /// A dependency is temporarily unavailable; retrying later may succeed.
     #[error("service unavailable: {detail}")]
-    Unavailable { detail: String, retry_after_secs: u64 },
+    Unavailable {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// A bug or an unexpected dependency failure. The cause is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 fn summarize(errors: &[FieldError]) -> String {
-    errors.iter().map(|e| format!("{} {}", e.pointer, e.code)).collect::<Vec<_>>().join(", ")
+    errors
+        .iter()
+        .map(|e| format!("{} {}", e.pointer, e.code))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Error {
@@ -87,12 +106,19 @@ impl Error {
         Error::Internal(cause.to_string())
     }
 
-    pub fn field(pointer: impl Into<String>, code: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub fn field(
+        pointer: impl Into<String>,
+        code: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
         Error::Validation(vec![FieldError::new(pointer, code, detail)])
     }
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Error::Conflict { code, detail: detail.into() }
+        Error::Conflict {
+            code,
+            detail: detail.into(),
+        }
     }
 
     pub fn status(&self) -> u16 {
@@ -159,9 +185,10 @@ impl Error {
     /// Seconds a client should wait before retrying, when it should.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Error::Throttled { retry_after_secs } | Error::Unavailable { retry_after_secs, .. } => {
-                Some(*retry_after_secs)
-            }
+            Error::Throttled { retry_after_secs }
+            | Error::Unavailable {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             Error::IdempotencyInProgress => Some(1),
             _ => None,
         }
@@ -176,7 +203,9 @@ impl Error {
             | Error::PayloadTooLarge { .. }
             | Error::IdempotencyKeyReused => "Invalid",
             Error::Unauthenticated(_) | Error::Forbidden(_) => "Forbidden",
-            Error::NotFound { .. } | Error::RouteNotFound { .. } | Error::MethodNotAllowed { .. } => "NotFound",
+            Error::NotFound { .. }
+            | Error::RouteNotFound { .. }
+            | Error::MethodNotAllowed { .. } => "NotFound",
             Error::Conflict { .. } => "Conflict",
             Error::LimitReached { .. } => "LimitReached",
             Error::Throttled { .. } => "Throttled",
@@ -206,11 +235,14 @@ impl Error {
                 });
                 p.errors = errors.clone();
             }
-            Error::Internal(_) => {
-                p.detail = Some("Something went wrong on our side. Quote the request id if you contact support.".into())
-            }
+            Error::Internal(_) => p.detail = Some(
+                "Something went wrong on our side. Quote the request id if you contact support."
+                    .into(),
+            ),
             Error::LimitReached { limit, plan, max } => {
-                p.detail = Some(format!("Your {plan} plan allows {max} {limit}. Upgrade the plan to go further."));
+                p.detail = Some(format!(
+                    "Your {plan} plan allows {max} {limit}. Upgrade the plan to go further."
+                ));
                 p.extensions.insert("limit".into(), (*limit).into());
                 p.extensions.insert("plan".into(), plan.as_str().into());
                 p.extensions.insert("max".into(), (*max).into());
@@ -263,7 +295,10 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 #[cfg(feature = "lambda")]
 impl From<Error> for lambda_runtime::Diagnostic {
     fn from(e: Error) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.diagnostic_type().to_owned(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: e.diagnostic_type().to_owned(),
+            error_message: e.to_string(),
+        }
     }
 }
 
@@ -274,21 +309,43 @@ mod tests {
     #[test]
     fn every_variant_has_a_4xx_or_5xx_status_and_a_stable_type() {
         let all = [
-            Error::Validation(vec![FieldError::new("/name", "required", "name is required")]),
+            Error::Validation(vec![FieldError::new(
+                "/name",
+                "required",
+                "name is required",
+            )]),
             Error::MalformedRequest("x".into()),
-            Error::UnsupportedMediaType { expected: "application/json" },
+            Error::UnsupportedMediaType {
+                expected: "application/json",
+            },
             Error::PayloadTooLarge { limit_bytes: 10 },
             Error::Unauthenticated("x".into()),
             Error::Forbidden("x".into()),
-            Error::NotFound { resource: "organization" },
-            Error::RouteNotFound { method: "GET".into(), path: "/x".into() },
-            Error::MethodNotAllowed { allow: vec!["GET".into()] },
+            Error::NotFound {
+                resource: "organization",
+            },
+            Error::RouteNotFound {
+                method: "GET".into(),
+                path: "/x".into(),
+            },
+            Error::MethodNotAllowed {
+                allow: vec!["GET".into()],
+            },
             Error::conflict("version-conflict", "x"),
-            Error::LimitReached { limit: "seats", plan: "free".into(), max: 1 },
-            Error::Throttled { retry_after_secs: 3 },
+            Error::LimitReached {
+                limit: "seats",
+                plan: "free".into(),
+                max: 1,
+            },
+            Error::Throttled {
+                retry_after_secs: 3,
+            },
             Error::IdempotencyInProgress,
             Error::IdempotencyKeyReused,
-            Error::Unavailable { detail: "x".into(), retry_after_secs: 1 },
+            Error::Unavailable {
+                detail: "x".into(),
+                retry_after_secs: 1,
+            },
             Error::Internal("db exploded".into()),
         ];
         for e in &all {
@@ -297,13 +354,17 @@ mod tests {
             assert!(p.type_uri.starts_with(PROBLEM_BASE));
             assert!(!p.type_uri.contains(' '));
             assert_eq!(p.status, e.status());
-            assert!(!e.diagnostic_type().contains("::"), "named, not a Rust type");
+            assert!(
+                !e.diagnostic_type().contains("::"),
+                "named, not a Rust type"
+            );
         }
     }
 
     #[test]
     fn internal_cause_is_never_shown() {
-        let p = Error::Internal("password=hunter2 in connection string".into()).to_problem(Some("r"), None);
+        let p = Error::Internal("password=hunter2 in connection string".into())
+            .to_problem(Some("r"), None);
         let body = serde_json::to_string(&p).unwrap();
         assert!(!body.contains("hunter2"));
         assert!(body.contains("\"requestId\":\"r\""));
@@ -313,21 +374,42 @@ mod tests {
     fn validation_problem_lists_fields() {
         let e = Error::Validation(vec![
             FieldError::new("/name", "required", "name is required"),
-            FieldError::new("/kind", "unknown_value", "kind must be one of brand, agency"),
+            FieldError::new(
+                "/kind",
+                "unknown_value",
+                "kind must be one of brand, agency",
+            ),
         ]);
         let v = serde_json::to_value(e.to_problem(None, Some("/v1/orgs"))).unwrap();
         assert_eq!(v["status"], 400);
-        assert_eq!(v["type"], "https://docs.nexus.dev/problems/validation-failed");
+        assert_eq!(
+            v["type"],
+            "https://docs.nexus.dev/problems/validation-failed"
+        );
         assert_eq!(v["errors"][1]["pointer"], "/kind");
         assert_eq!(v["instance"], "/v1/orgs");
     }
 
     #[test]
     fn limit_and_retry_extensions() {
-        let v = serde_json::to_value(Error::LimitReached { limit: "seats", plan: "starter".into(), max: 3 }.to_problem(None, None)).unwrap();
+        let v = serde_json::to_value(
+            Error::LimitReached {
+                limit: "seats",
+                plan: "starter".into(),
+                max: 3,
+            }
+            .to_problem(None, None),
+        )
+        .unwrap();
         assert_eq!(v["limit"], "seats");
         assert_eq!(v["max"], 3);
-        let v = serde_json::to_value(Error::Throttled { retry_after_secs: 7 }.to_problem(None, None)).unwrap();
+        let v = serde_json::to_value(
+            Error::Throttled {
+                retry_after_secs: 7,
+            }
+            .to_problem(None, None),
+        )
+        .unwrap();
         assert_eq!(v["retryAfter"], 7);
     }
 }

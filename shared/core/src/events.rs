@@ -61,15 +61,24 @@ impl DomainEvent {
     }
 
     /// Rebuild from an EventBridge envelope's parts (consumer side).
-    pub fn from_envelope(source: &str, detail_type: &str, detail: &serde_json::Value) -> Option<Self> {
+    pub fn from_envelope(
+        source: &str,
+        detail_type: &str,
+        detail: &serde_json::Value,
+    ) -> Option<Self> {
         Some(Self {
             id: serde_json::from_value(detail.get("eventId")?.clone()).ok()?,
             source: source.to_owned(),
             detail_type: detail_type.to_owned(),
-            tenant: detail.get("tenantId").and_then(|t| serde_json::from_value(t.clone()).ok()),
+            tenant: detail
+                .get("tenantId")
+                .and_then(|t| serde_json::from_value(t.clone()).ok()),
             actor: detail.get("actor")?.as_str()?.to_owned(),
             occurred_at: serde_json::from_value(detail.get("occurredAt")?.clone()).ok()?,
-            data: detail.get("data").cloned().unwrap_or(serde_json::Value::Null),
+            data: detail
+                .get("data")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
         })
     }
 }
@@ -80,7 +89,14 @@ mod tests {
 
     #[test]
     fn detail_round_trips_through_the_envelope() {
-        let e = DomainEvent::new("orgs", "OrganizationCreated", Some(OrgId::new()), "usr_x", Timestamp::now(), serde_json::json!({"name": "Acme"}));
+        let e = DomainEvent::new(
+            "orgs",
+            "OrganizationCreated",
+            Some(OrgId::new()),
+            "usr_x",
+            Timestamp::now(),
+            serde_json::json!({"name": "Acme"}),
+        );
         assert_eq!(e.source, "nexus.orgs");
         let back = DomainEvent::from_envelope(&e.source, &e.detail_type, &e.detail()).unwrap();
         assert_eq!(back, e);

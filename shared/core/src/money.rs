@@ -6,12 +6,54 @@ use std::fmt;
 /// ISO 4217 currencies NEXUS accepts, with their minor-unit exponent
 /// (ISO 4217 list, amendment 179, 2025). Others are refused at the edge.
 const CURRENCIES: &[(&str, u8)] = &[
-    ("AED", 2), ("ARS", 2), ("AUD", 2), ("BGN", 2), ("BRL", 2), ("CAD", 2), ("CHF", 2), ("CLP", 0),
-    ("CNY", 2), ("COP", 2), ("CZK", 2), ("DKK", 2), ("EGP", 2), ("EUR", 2), ("GBP", 2), ("HKD", 2),
-    ("HUF", 2), ("IDR", 2), ("ILS", 2), ("INR", 2), ("ISK", 0), ("JPY", 0), ("KES", 2), ("KRW", 0),
-    ("KWD", 3), ("MXN", 2), ("MYR", 2), ("NGN", 2), ("NOK", 2), ("NZD", 2), ("PEN", 2), ("PHP", 2),
-    ("PKR", 2), ("PLN", 2), ("RON", 2), ("SAR", 2), ("SEK", 2), ("SGD", 2), ("THB", 2), ("TRY", 2),
-    ("TWD", 2), ("UAH", 2), ("USD", 2), ("VND", 0), ("ZAR", 2), ("BHD", 3), ("JOD", 3), ("OMR", 3),
+    ("AED", 2),
+    ("ARS", 2),
+    ("AUD", 2),
+    ("BGN", 2),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("COP", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EGP", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JPY", 0),
+    ("KES", 2),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NGN", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("PEN", 2),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
+    ("RON", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("UAH", 2),
+    ("USD", 2),
+    ("VND", 0),
+    ("ZAR", 2),
+    ("BHD", 3),
+    ("JOD", 3),
+    ("OMR", 3),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,7 +92,11 @@ impl Currency {
 
     /// Digits after the decimal point (USD 2, JPY 0, KWD 3).
     pub fn exponent(&self) -> u8 {
-        CURRENCIES.iter().find(|(c, _)| *c == self.code()).map(|(_, e)| *e).unwrap_or(2)
+        CURRENCIES
+            .iter()
+            .find(|(c, _)| *c == self.code())
+            .map(|(_, e)| *e)
+            .unwrap_or(2)
     }
 }
 
@@ -98,17 +144,30 @@ impl Money {
     }
 
     pub fn zero(currency: Currency) -> Self {
-        Self { amount: 0, currency }
+        Self {
+            amount: 0,
+            currency,
+        }
     }
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Ok(Money::new(self.amount.checked_add(other.amount).ok_or(MoneyError::Overflow)?, self.currency))
+        Ok(Money::new(
+            self.amount
+                .checked_add(other.amount)
+                .ok_or(MoneyError::Overflow)?,
+            self.currency,
+        ))
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Ok(Money::new(self.amount.checked_sub(other.amount).ok_or(MoneyError::Overflow)?, self.currency))
+        Ok(Money::new(
+            self.amount
+                .checked_sub(other.amount)
+                .ok_or(MoneyError::Overflow)?,
+            self.currency,
+        ))
     }
 
     fn same_currency(self, other: Money) -> Result<(), MoneyError> {
@@ -129,7 +188,14 @@ impl fmt::Display for Money {
             write!(f, "{sign}{abs} {}", self.currency)
         } else {
             let div = 10u64.pow(exp);
-            write!(f, "{sign}{}.{:0width$} {}", abs / div, abs % div, self.currency, width = exp as usize)
+            write!(
+                f,
+                "{sign}{}.{:0width$} {}",
+                abs / div,
+                abs % div,
+                self.currency,
+                width = exp as usize
+            )
         }
     }
 }
@@ -140,19 +206,37 @@ mod tests {
 
     #[test]
     fn formats_by_exponent() {
-        assert_eq!(Money::non_negative(2900, "USD").unwrap().to_string(), "29.00 USD");
-        assert_eq!(Money::non_negative(500, "JPY").unwrap().to_string(), "500 JPY");
-        assert_eq!(Money::non_negative(1234, "KWD").unwrap().to_string(), "1.234 KWD");
-        assert_eq!(Money::new(-5, Currency::parse("EUR").unwrap()).to_string(), "-0.05 EUR");
+        assert_eq!(
+            Money::non_negative(2900, "USD").unwrap().to_string(),
+            "29.00 USD"
+        );
+        assert_eq!(
+            Money::non_negative(500, "JPY").unwrap().to_string(),
+            "500 JPY"
+        );
+        assert_eq!(
+            Money::non_negative(1234, "KWD").unwrap().to_string(),
+            "1.234 KWD"
+        );
+        assert_eq!(
+            Money::new(-5, Currency::parse("EUR").unwrap()).to_string(),
+            "-0.05 EUR"
+        );
     }
 
     #[test]
     fn arithmetic_refuses_mixed_currencies_and_overflow() {
         let usd = Money::non_negative(100, "USD").unwrap();
         let eur = Money::non_negative(100, "EUR").unwrap();
-        assert!(matches!(usd.checked_add(eur), Err(MoneyError::CurrencyMismatch(..))));
+        assert!(matches!(
+            usd.checked_add(eur),
+            Err(MoneyError::CurrencyMismatch(..))
+        ));
         assert_eq!(usd.checked_add(usd).unwrap().amount, 200);
-        assert_eq!(Money::new(i64::MAX, usd.currency).checked_add(usd), Err(MoneyError::Overflow));
+        assert_eq!(
+            Money::new(i64::MAX, usd.currency).checked_add(usd),
+            Err(MoneyError::Overflow)
+        );
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub enum OrgKind {
 }
 
 impl OrgKind {
-    const VALUES: [(&'static str, OrgKind); 2] = [("brand", OrgKind::Brand), ("agency", OrgKind::Agency)];
+    const VALUES: [(&'static str, OrgKind); 2] =
+        [("brand", OrgKind::Brand), ("agency", OrgKind::Agency)];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -62,7 +63,9 @@ impl NewOrganization {
     pub fn parse(name: Option<String>, kind: Option<String>) -> Result<Self> {
         let mut v = Validator::new();
         let name = v.text("/name", name, 2, 100);
-        let kind = v.parse("/kind", kind.as_deref(), "unknown_value", |k| one_of(k, &OrgKind::VALUES));
+        let kind = v.parse("/kind", kind.as_deref(), "unknown_value", |k| {
+            one_of(k, &OrgKind::VALUES)
+        });
         v.finish()?;
         match (name, kind) {
             (Some(name), Some(kind)) => Ok(Self { name, kind }),
@@ -117,7 +120,9 @@ mod tests {
 
     #[test]
     fn parse_collects_all_field_errors() {
-        let Err(Error::Validation(errs)) = NewOrganization::parse(None, Some("shop".into())) else { panic!() };
+        let Err(Error::Validation(errs)) = NewOrganization::parse(None, Some("shop".into())) else {
+            panic!()
+        };
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[0].pointer, "/name");
         assert_eq!(errs[1].pointer, "/kind");

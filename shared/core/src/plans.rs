@@ -23,7 +23,9 @@ pub enum Plan {
 }
 
 /// Feature level where a plan grants a feature in degrees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     None,
@@ -70,7 +72,13 @@ impl Limit {
 const GB: u64 = 1024 * 1024 * 1024;
 
 impl Plan {
-    pub const ALL: [Plan; 5] = [Plan::Free, Plan::Starter, Plan::Growth, Plan::Pro, Plan::Enterprise];
+    pub const ALL: [Plan; 5] = [
+        Plan::Free,
+        Plan::Starter,
+        Plan::Growth,
+        Plan::Pro,
+        Plan::Enterprise,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -158,9 +166,11 @@ impl Plan {
     /// `Ok` when `current + adding` stays within the plan, else `LimitReached`.
     pub fn check(self, limit: Limit, current: u64, adding: u64) -> Result<(), Error> {
         match self.max(limit) {
-            Some(max) if current.saturating_add(adding) > max => {
-                Err(Error::LimitReached { limit: limit.name(), plan: self.name().to_owned(), max })
-            }
+            Some(max) if current.saturating_add(adding) > max => Err(Error::LimitReached {
+                limit: limit.name(),
+                plan: self.name().to_owned(),
+                max,
+            }),
             _ => Ok(()),
         }
     }
@@ -174,9 +184,15 @@ mod tests {
     fn seats_follow_the_catalogue() {
         let seats: Vec<_> = Plan::ALL.iter().map(|p| p.limits().seats).collect();
         assert_eq!(seats, [Some(1), Some(3), Some(10), Some(25), None]);
-        let campaigns: Vec<_> = Plan::ALL.iter().map(|p| p.limits().active_campaigns).collect();
+        let campaigns: Vec<_> = Plan::ALL
+            .iter()
+            .map(|p| p.limits().active_campaigns)
+            .collect();
         assert_eq!(campaigns, [Some(2), Some(10), Some(50), None, None]);
-        let creators: Vec<_> = Plan::ALL.iter().map(|p| p.limits().creators_per_campaign).collect();
+        let creators: Vec<_> = Plan::ALL
+            .iter()
+            .map(|p| p.limits().creators_per_campaign)
+            .collect();
         assert_eq!(creators, [Some(5), Some(25), Some(100), None, None]);
     }
 
@@ -184,7 +200,14 @@ mod tests {
     fn check_names_the_limit() {
         assert!(Plan::Free.check(Limit::Seats, 0, 1).is_ok());
         let e = Plan::Free.check(Limit::Seats, 1, 1).unwrap_err();
-        assert!(matches!(e, Error::LimitReached { limit: "seats", max: 1, .. }));
+        assert!(matches!(
+            e,
+            Error::LimitReached {
+                limit: "seats",
+                max: 1,
+                ..
+            }
+        ));
         assert!(Plan::Enterprise.check(Limit::Seats, u64::MAX, 1).is_ok());
     }
 
@@ -192,6 +215,9 @@ mod tests {
     fn api_access_is_off_on_free() {
         assert_eq!(Plan::Free.limits().api_access, Level::None);
         assert!(Plan::Starter.limits().api_access > Level::None);
-        assert_eq!(Plan::Starter.monthly_price().unwrap().to_string(), "29.00 USD");
+        assert_eq!(
+            Plan::Starter.monthly_price().unwrap().to_string(),
+            "29.00 USD"
+        );
     }
 }

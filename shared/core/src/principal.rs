@@ -20,7 +20,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ORG_ROLES: [Role; 5] = [Role::Owner, Role::Admin, Role::Manager, Role::Analyst, Role::Viewer];
+    pub const ORG_ROLES: [Role; 5] = [
+        Role::Owner,
+        Role::Admin,
+        Role::Manager,
+        Role::Analyst,
+        Role::Viewer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,9 +40,16 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Owner, Role::Admin, Role::Manager, Role::Analyst, Role::Viewer, Role::Staff]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [
+            Role::Owner,
+            Role::Admin,
+            Role::Manager,
+            Role::Analyst,
+            Role::Viewer,
+            Role::Staff,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
     }
 }
 
@@ -79,9 +92,10 @@ impl Permission {
     pub fn scope(self) -> &'static str {
         match self {
             Permission::OrgRead | Permission::MembersRead | Permission::AuditRead => "org:read",
-            Permission::OrgUpdate | Permission::OrgDelete | Permission::MembersManage | Permission::ApiKeysManage => {
-                "org:write"
-            }
+            Permission::OrgUpdate
+            | Permission::OrgDelete
+            | Permission::MembersManage
+            | Permission::ApiKeysManage => "org:write",
             Permission::CampaignsRead => "campaigns:read",
             Permission::CampaignsWrite => "campaigns:write",
             Permission::ContentRead => "content:read",
@@ -100,8 +114,20 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
     match role {
         Owner => true,
         Admin => !matches!(p, OrgDelete | BillingManage),
-        Manager => matches!(p, OrgRead | MembersRead | CampaignsRead | CampaignsWrite | ContentRead | ContentModerate | AnalyticsRead),
-        Analyst => matches!(p, OrgRead | MembersRead | CampaignsRead | ContentRead | AnalyticsRead),
+        Manager => matches!(
+            p,
+            OrgRead
+                | MembersRead
+                | CampaignsRead
+                | CampaignsWrite
+                | ContentRead
+                | ContentModerate
+                | AnalyticsRead
+        ),
+        Analyst => matches!(
+            p,
+            OrgRead | MembersRead | CampaignsRead | ContentRead | AnalyticsRead
+        ),
         Viewer => matches!(p, OrgRead | CampaignsRead | ContentRead),
         // Staff act through the admin console, not as members of a tenant.
         Staff => false,
@@ -146,7 +172,9 @@ impl Principal {
                 let needed = p.scope();
                 let (group, _) = needed.split_once(':').unwrap_or((needed, ""));
                 // A write scope implies read on the same group.
-                self.scopes.iter().any(|s| s == needed || (needed.ends_with(":read") && *s == format!("{group}:write")))
+                self.scopes.iter().any(|s| {
+                    s == needed || (needed.ends_with(":read") && *s == format!("{group}:write"))
+                })
             }
         };
         if allowed {
@@ -165,8 +193,13 @@ impl Principal {
     /// Users only (e.g. creating organizations is not for API keys).
     pub fn user_id(&self) -> Result<crate::ids::UserId, Error> {
         match self.kind {
-            PrincipalKind::User => self.id.parse().map_err(|_| Error::Unauthenticated("invalid principal".into())),
-            PrincipalKind::ApiKey => Err(Error::Forbidden("this action needs a user, not an API key".into())),
+            PrincipalKind::User => self
+                .id
+                .parse()
+                .map_err(|_| Error::Unauthenticated("invalid principal".into())),
+            PrincipalKind::ApiKey => Err(Error::Forbidden(
+                "this action needs a user, not an API key".into(),
+            )),
         }
     }
 }
@@ -176,7 +209,14 @@ mod tests {
     use super::*;
 
     fn user(org: &OrgId, role: Role) -> Principal {
-        Principal { kind: PrincipalKind::User, id: crate::ids::UserId::new().to_string(), org: Some(org.clone()), role: Some(role), scopes: vec![], staff: false }
+        Principal {
+            kind: PrincipalKind::User,
+            id: crate::ids::UserId::new().to_string(),
+            org: Some(org.clone()),
+            role: Some(role),
+            scopes: vec![],
+            staff: false,
+        }
     }
 
     #[test]
@@ -185,31 +225,68 @@ mod tests {
         let order = Role::ORG_ROLES;
         for p in Permission::ALL {
             for w in order.windows(2) {
-                assert!(!role_allows(w[1], p) || role_allows(w[0], p), "{:?} allows {p:?} but {:?} does not", w[1], w[0]);
+                assert!(
+                    !role_allows(w[1], p) || role_allows(w[0], p),
+                    "{:?} allows {p:?} but {:?} does not",
+                    w[1],
+                    w[0]
+                );
             }
         }
         assert!(role_allows(Role::Owner, Permission::BillingManage));
         assert!(!role_allows(Role::Admin, Permission::BillingManage));
         assert!(!role_allows(Role::Viewer, Permission::MembersRead));
-        assert!(Permission::ALL.iter().all(|p| !role_allows(Role::Staff, *p)));
+        assert!(Permission::ALL
+            .iter()
+            .all(|p| !role_allows(Role::Staff, *p)));
     }
 
     #[test]
     fn other_tenant_is_not_found_and_weak_role_is_forbidden() {
         let a = OrgId::new();
         let b = OrgId::new();
-        assert_eq!(user(&a, Role::Owner).require(&b, Permission::OrgRead, "organization").unwrap_err().status(), 404);
-        assert_eq!(user(&a, Role::Viewer).require(&a, Permission::OrgUpdate, "organization").unwrap_err().status(), 403);
-        assert!(user(&a, Role::Viewer).require(&a, Permission::OrgRead, "organization").is_ok());
+        assert_eq!(
+            user(&a, Role::Owner)
+                .require(&b, Permission::OrgRead, "organization")
+                .unwrap_err()
+                .status(),
+            404
+        );
+        assert_eq!(
+            user(&a, Role::Viewer)
+                .require(&a, Permission::OrgUpdate, "organization")
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert!(user(&a, Role::Viewer)
+            .require(&a, Permission::OrgRead, "organization")
+            .is_ok());
     }
 
     #[test]
     fn api_key_scopes() {
         let org = OrgId::new();
-        let key = Principal { kind: PrincipalKind::ApiKey, id: "key_x".into(), org: Some(org.clone()), role: None, scopes: vec!["campaigns:write".into()], staff: false };
-        assert!(key.require(&org, Permission::CampaignsRead, "campaign").is_ok());
-        assert!(key.require(&org, Permission::CampaignsWrite, "campaign").is_ok());
-        assert_eq!(key.require(&org, Permission::OrgRead, "organization").unwrap_err().status(), 403);
+        let key = Principal {
+            kind: PrincipalKind::ApiKey,
+            id: "key_x".into(),
+            org: Some(org.clone()),
+            role: None,
+            scopes: vec!["campaigns:write".into()],
+            staff: false,
+        };
+        assert!(key
+            .require(&org, Permission::CampaignsRead, "campaign")
+            .is_ok());
+        assert!(key
+            .require(&org, Permission::CampaignsWrite, "campaign")
+            .is_ok());
+        assert_eq!(
+            key.require(&org, Permission::OrgRead, "organization")
+                .unwrap_err()
+                .status(),
+            403
+        );
         assert_eq!(key.user_id().unwrap_err().status(), 403);
     }
 }

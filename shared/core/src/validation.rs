@@ -29,21 +29,46 @@ impl Validator {
     }
 
     /// A required, trimmed text field of `min..=max` characters without control characters.
-    pub fn text(&mut self, pointer: &str, value: Option<String>, min: usize, max: usize) -> Option<String> {
+    pub fn text(
+        &mut self,
+        pointer: &str,
+        value: Option<String>,
+        min: usize,
+        max: usize,
+    ) -> Option<String> {
         let Some(raw) = value else {
-            self.error(pointer, "required", format!("{} is required", field_name(pointer)));
+            self.error(
+                pointer,
+                "required",
+                format!("{} is required", field_name(pointer)),
+            );
             return None;
         };
         let value = raw.trim().to_owned();
         let len = value.chars().count();
         if len < min {
-            self.error(pointer, "too_short", format!("{} must be at least {min} characters", field_name(pointer)));
+            self.error(
+                pointer,
+                "too_short",
+                format!("{} must be at least {min} characters", field_name(pointer)),
+            );
             None
         } else if len > max {
-            self.error(pointer, "too_long", format!("{} must be at most {max} characters", field_name(pointer)));
+            self.error(
+                pointer,
+                "too_long",
+                format!("{} must be at most {max} characters", field_name(pointer)),
+            );
             None
         } else if value.chars().any(char::is_control) {
-            self.error(pointer, "invalid_format", format!("{} must not contain control characters", field_name(pointer)));
+            self.error(
+                pointer,
+                "invalid_format",
+                format!(
+                    "{} must not contain control characters",
+                    field_name(pointer)
+                ),
+            );
             None
         } else {
             Some(value)
@@ -59,7 +84,11 @@ impl Validator {
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
         let Some(raw) = value else {
-            self.error(pointer, "required", format!("{} is required", field_name(pointer)));
+            self.error(
+                pointer,
+                "required",
+                format!("{} is required", field_name(pointer)),
+            );
             return None;
         };
         match parse(raw) {
@@ -86,19 +115,31 @@ impl Validator {
 }
 
 fn field_name(pointer: &str) -> &str {
-    pointer.rsplit(['/', '.']).next().filter(|s| !s.is_empty()).unwrap_or("value")
+    pointer
+        .rsplit(['/', '.'])
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("value")
 }
 
 /// Parse a closed set of lower-case values (`"brand" | "agency"`), with a
 /// detail that lists the allowed ones.
 pub fn one_of<T: Copy>(value: &str, allowed: &[(&str, T)]) -> Result<T, String> {
-    allowed.iter().find(|(k, _)| *k == value).map(|(_, v)| *v).ok_or_else(|| {
-        format!(
-            "'{}' is not one of: {}",
-            value.chars().take(40).collect::<String>(),
-            allowed.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
-        )
-    })
+    allowed
+        .iter()
+        .find(|(k, _)| *k == value)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            format!(
+                "'{}' is not one of: {}",
+                value.chars().take(40).collect::<String>(),
+                allowed
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
 }
 
 #[cfg(test)]
@@ -113,11 +154,21 @@ mod tests {
         assert_eq!(v.text("/bio", Some("toolong".into()), 1, 5), None);
         assert_eq!(v.text("/ok", Some(" ok ".into()), 1, 5), Some("ok".into()));
         assert_eq!(v.text("/ctl", Some("a\u{0007}b".into()), 1, 5), None);
-        let Err(Error::Validation(errs)) = v.finish() else { panic!("expected validation error") };
-        let codes: Vec<_> = errs.iter().map(|e| (e.pointer.as_str(), e.code.as_str())).collect();
+        let Err(Error::Validation(errs)) = v.finish() else {
+            panic!("expected validation error")
+        };
+        let codes: Vec<_> = errs
+            .iter()
+            .map(|e| (e.pointer.as_str(), e.code.as_str()))
+            .collect();
         assert_eq!(
             codes,
-            [("/name", "required"), ("/title", "too_short"), ("/bio", "too_long"), ("/ctl", "invalid_format")]
+            [
+                ("/name", "required"),
+                ("/title", "too_short"),
+                ("/bio", "too_long"),
+                ("/ctl", "invalid_format")
+            ]
         );
     }
 

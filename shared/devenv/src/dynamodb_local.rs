@@ -32,9 +32,11 @@ pub struct DynamoDbLocal {
 impl DynamoDbLocal {
     /// Where the emulator lives: `NEXUS_DYNAMODB_LOCAL_DIR`, else `.tools/` in the repo.
     pub fn install_dir() -> PathBuf {
-        std::env::var_os("NEXUS_DYNAMODB_LOCAL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-            crate::repo_root().join(".tools/node_modules/amplify-dynamodb-simulator/emulator")
-        })
+        std::env::var_os("NEXUS_DYNAMODB_LOCAL_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                crate::repo_root().join(".tools/node_modules/amplify-dynamodb-simulator/emulator")
+            })
     }
 
     /// Start on `port` (0 = any free port). With `data_dir`, state persists
@@ -73,7 +75,10 @@ impl DynamoDbLocal {
             .kill_on_drop(true)
             .spawn()
             .map_err(LaunchError::Spawn)?;
-        let me = Self { port, _child: child };
+        let me = Self {
+            port,
+            _child: child,
+        };
         let secs = 60;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         let client = aws_sdk_dynamodb::Client::new(&crate::local_sdk_config(&me.endpoint()).await);
@@ -83,7 +88,11 @@ impl DynamoDbLocal {
             }
             if tokio::time::Instant::now() > deadline {
                 let log = std::fs::read_to_string(&log).unwrap_or_default();
-                return Err(LaunchError::NotReady { port, secs, log: log.chars().take(2000).collect() });
+                return Err(LaunchError::NotReady {
+                    port,
+                    secs,
+                    log: log.chars().take(2000).collect(),
+                });
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
@@ -100,11 +109,15 @@ impl DynamoDbLocal {
 
 /// A free TCP port on loopback (bound, then released).
 pub fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
 }
 
 static SHARED: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-static SHARED_PROCESS: std::sync::OnceLock<std::sync::Mutex<Option<DynamoDbLocal>>> = std::sync::OnceLock::new();
+static SHARED_PROCESS: std::sync::OnceLock<std::sync::Mutex<Option<DynamoDbLocal>>> =
+    std::sync::OnceLock::new();
 
 /// The endpoint tests use: `DYNAMODB_ENDPOINT` when set, else one in-memory
 /// DynamoDB Local started for this test process. Fails loudly (never skips)
@@ -115,7 +128,9 @@ pub async fn shared_endpoint() -> String {
             if let Ok(e) = std::env::var("DYNAMODB_ENDPOINT") {
                 return e;
             }
-            let ddb = DynamoDbLocal::start(0, None).await.unwrap_or_else(|e| panic!("integration tests need DynamoDB Local: {e}"));
+            let ddb = DynamoDbLocal::start(0, None)
+                .await
+                .unwrap_or_else(|e| panic!("integration tests need DynamoDB Local: {e}"));
             let endpoint = ddb.endpoint();
             let _ = SHARED_PROCESS.set(std::sync::Mutex::new(Some(ddb)));
             endpoint

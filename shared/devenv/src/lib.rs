@@ -3,7 +3,15 @@
 //! the table exactly as the template declares it.
 
 pub mod dynamodb_local;
-pub mod template;
+pub mod table;
+
+pub use nexus_wiring::template;
+pub use table::CreateTable;
+
+/// The repository's `template.yaml`.
+pub fn load_template() -> Result<template::Template, template::TemplateError> {
+    template::Template::load(&repo_root().join("template.yaml"))
+}
 
 use std::path::PathBuf;
 
@@ -25,7 +33,13 @@ pub fn repo_root() -> PathBuf {
 pub async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "nexus-local"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "nexus-local",
+        ))
         .endpoint_url(endpoint)
         .load()
         .await

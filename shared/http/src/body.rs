@@ -16,15 +16,32 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, Error> {
         _ => &[],
     };
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(Error::PayloadTooLarge { limit_bytes: MAX_BODY_BYTES });
+        return Err(Error::PayloadTooLarge {
+            limit_bytes: MAX_BODY_BYTES,
+        });
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::MalformedRequest("a JSON request body is required".into()));
+        return Err(Error::MalformedRequest(
+            "a JSON request body is required".into(),
+        ));
     }
-    let ct = req.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if !(essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))) {
-        return Err(Error::UnsupportedMediaType { expected: "application/json" });
+    let ct = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !(essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json")))
+    {
+        return Err(Error::UnsupportedMediaType {
+            expected: "application/json",
+        });
     }
     parse_json(bytes)
 }
@@ -35,7 +52,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut *de) {
         Ok(v) => {
-            de.end().map_err(|e| Error::MalformedRequest(format!("the body is not valid JSON: {e}")))?;
+            de.end()
+                .map_err(|e| Error::MalformedRequest(format!("the body is not valid JSON: {e}")))?;
             Ok(v)
         }
         Err(e) => {
@@ -55,7 +73,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
                     };
                     Err(Error::Validation(vec![FieldError::new(pointer, code, msg)]))
                 }
-                _ => Err(Error::MalformedRequest(format!("the body is not valid JSON: {inner}"))),
+                _ => Err(Error::MalformedRequest(format!(
+                    "the body is not valid JSON: {inner}"
+                ))),
             }
         }
     }
@@ -67,7 +87,9 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
     for seg in path.iter() {
         match seg {
             Segment::Seq { index } => p.push_str(&format!("/{index}")),
-            Segment::Map { key } => p.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+            Segment::Map { key } => {
+                p.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
+            }
             Segment::Enum { variant } => p.push_str(&format!("/{variant}")),
             Segment::Unknown => {}
         }
@@ -115,23 +137,49 @@ mod tests {
 
     #[test]
     fn wrong_types_point_at_the_field() {
-        let e = json_body::<Body>(&req(r#"{"items":[{"qty":1},{"qty":"two"}]}"#, Some("application/json"))).unwrap_err();
+        let e = json_body::<Body>(&req(
+            r#"{"items":[{"qty":1},{"qty":"two"}]}"#,
+            Some("application/json"),
+        ))
+        .unwrap_err();
         let Error::Validation(errs) = e else { panic!() };
         assert_eq!(errs[0].pointer, "/items/1/qty");
         assert_eq!(errs[0].code, "invalid_type");
-        let Error::Validation(errs) = json_body::<Body>(&req(r#"{"name":5}"#, Some("application/json"))).unwrap_err() else { panic!() };
+        let Error::Validation(errs) =
+            json_body::<Body>(&req(r#"{"name":5}"#, Some("application/json"))).unwrap_err()
+        else {
+            panic!()
+        };
         assert_eq!(errs[0].pointer, "/name");
     }
 
     #[test]
     fn content_type_size_and_emptiness() {
-        assert_eq!(json_body::<Body>(&req("{}", Some("text/plain"))).unwrap_err().status(), 415);
-        assert_eq!(json_body::<Body>(&req("{}", None)).unwrap_err().status(), 415);
+        assert_eq!(
+            json_body::<Body>(&req("{}", Some("text/plain")))
+                .unwrap_err()
+                .status(),
+            415
+        );
+        assert_eq!(
+            json_body::<Body>(&req("{}", None)).unwrap_err().status(),
+            415
+        );
         assert!(json_body::<Body>(&req("{}", Some("application/json; charset=utf-8"))).is_ok());
         assert!(json_body::<Body>(&req("{}", Some("application/merge-patch+json"))).is_ok());
-        assert_eq!(json_body::<Body>(&req("  ", Some("application/json"))).unwrap_err().status(), 400);
+        assert_eq!(
+            json_body::<Body>(&req("  ", Some("application/json")))
+                .unwrap_err()
+                .status(),
+            400
+        );
         let big = format!("{{\"name\":\"{}\"}}", "a".repeat(MAX_BODY_BYTES));
-        assert_eq!(json_body::<Body>(&req(&big, Some("application/json"))).unwrap_err().status(), 413);
+        assert_eq!(
+            json_body::<Body>(&req(&big, Some("application/json")))
+                .unwrap_err()
+                .status(),
+            413
+        );
         let e = json_body::<Body>(&req("[]", Some("application/json"))).unwrap_err();
         assert_eq!(e.status(), 400);
     }

@@ -15,6 +15,8 @@ pub mod claims {
     /// Space-separated API-key scopes.
     pub const SCOPES: &str = "scopes";
     pub const STAFF: &str = "staff";
+    /// Why an anonymous caller has no principal (`missing`, `expired`, `invalid`, …).
+    pub const AUTH_ERROR: &str = "authError";
 }
 
 /// The API Gateway request id (also returned as `x-request-id`).
@@ -42,13 +44,32 @@ pub fn principal(req: &Request) -> Result<Principal, Error> {
     let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
         return Err(unauth());
     };
-    let lambda = ctx.authorizer.as_ref().map(|a| &a.fields).and_then(|f| f.get("lambda")).and_then(|v| v.as_object());
-    let Some(c) = lambda else { return Err(unauth()) };
+    let lambda = ctx
+        .authorizer
+        .as_ref()
+        .map(|a| &a.fields)
+        .and_then(|f| f.get("lambda"))
+        .and_then(|v| v.as_object());
+    let Some(c) = lambda else {
+        return Err(unauth());
+    };
     let text = |k: &str| c.get(k).and_then(|v| v.as_str()).filter(|s| !s.is_empty());
     let kind = match text(claims::PRINCIPAL_TYPE) {
         Some("user") => PrincipalKind::User,
         Some("apiKey") => PrincipalKind::ApiKey,
-        _ => return Err(unauth()),
+        // The authorizer passes bad credentials through with the reason.
+        _ => {
+            return Err(Error::Unauthenticated(
+                match text(claims::AUTH_ERROR) {
+                    Some("expired") => "the access token has expired; refresh it",
+                    Some("invalid") => "the access token or API key is not valid",
+                    Some("revoked") => "the API key has been revoked",
+                    Some("scheme") => "use `Authorization: Bearer <token>` or `X-Api-Key: <key>`",
+                    _ => "a valid access token or API key is required",
+                }
+                .into(),
+            ))
+        }
     };
     let id = text(claims::PRINCIPAL_ID).ok_or_else(unauth)?.to_owned();
     let org = match text(claims::ORG_ID) {
@@ -60,14 +81,22 @@ pub fn principal(req: &Request) -> Result<Principal, Error> {
         id,
         org,
         role: text(claims::ROLE).and_then(Role::parse),
-        scopes: text(claims::SCOPES).map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default(),
-        staff: c.get(claims::STAFF).is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
+        scopes: text(claims::SCOPES)
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default(),
+        staff: c
+            .get(claims::STAFF)
+            .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
     })
 }
 
 /// A typed path parameter. A malformed id can't name anything, so it is 404
 /// (before any store call), not 400.
-pub fn path_param<T: std::str::FromStr>(req: &Request, name: &str, resource: &'static str) -> Result<T, Error> {
+pub fn path_param<T: std::str::FromStr>(
+    req: &Request,
+    name: &str,
+    resource: &'static str,
+) -> Result<T, Error> {
     req.path_parameters_ref()
         .and_then(|p| p.first(name))
         .and_then(|v| v.parse().ok())
@@ -75,15 +104,25 @@ pub fn path_param<T: std::str::FromStr>(req: &Request, name: &str, resource: &'s
 }
 
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_owned)
 }
 
 /// `?limit=` (1–100, default 50).
 pub fn limit_param(req: &Request) -> Result<u32, Error> {
     match query_param(req, "limit") {
         None => Ok(50),
-        Some(v) => v.parse::<u32>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| {
-            Error::Validation(vec![FieldError::new("query/limit", "out_of_range", "limit must be an integer from 1 to 100")])
-        }),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                Error::Validation(vec![FieldError::new(
+                    "query/limit",
+                    "out_of_range",
+                    "limit must be an integer from 1 to 100",
+                )])
+            }),
     }
 }

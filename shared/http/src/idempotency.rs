@@ -17,12 +17,20 @@ pub const HEADER: &str = "idempotency-key";
 
 /// Run `f` at most once per (scope, route, key). `scope` is the caller
 /// (`usr_…`/`key_…`), so keys never collide across principals.
-pub async fn idempotent<F, Fut>(store: &Store, scope: &str, req: &Request, now: Timestamp, f: F) -> Result<ApiResponse, Error>
+pub async fn idempotent<F, Fut>(
+    store: &Store,
+    scope: &str,
+    req: &Request,
+    now: Timestamp,
+    f: F,
+) -> Result<ApiResponse, Error>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<ApiResponse, Error>>,
 {
-    let Some(raw) = req.headers().get(HEADER) else { return f().await };
+    let Some(raw) = req.headers().get(HEADER) else {
+        return f().await;
+    };
     let key = raw
         .to_str()
         .ok()

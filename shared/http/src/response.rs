@@ -44,11 +44,23 @@ impl ApiResponse {
     }
 
     pub fn no_content() -> Self {
-        Self { status: 204, content_type: String::new(), body: String::new(), location: None, headers: vec![] }
+        Self {
+            status: 204,
+            content_type: String::new(),
+            body: String::new(),
+            location: None,
+            headers: vec![],
+        }
     }
 
     pub fn html(body: String) -> Self {
-        Self { status: 200, content_type: HTML.into(), body, location: None, headers: vec![] }
+        Self {
+            status: 200,
+            content_type: HTML.into(),
+            body,
+            location: None,
+            headers: vec![],
+        }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -57,7 +69,9 @@ impl ApiResponse {
     }
 
     fn into_response(self, request_id: &str) -> Response<Body> {
-        let mut b = Response::builder().status(self.status).header("x-request-id", request_id);
+        let mut b = Response::builder()
+            .status(self.status)
+            .header("x-request-id", request_id);
         if !self.content_type.is_empty() {
             b = b.header("content-type", self.content_type);
         }
@@ -67,7 +81,11 @@ impl ApiResponse {
         for (k, v) in self.headers {
             b = b.header(k, v);
         }
-        let body = if self.body.is_empty() { Body::Empty } else { Body::Text(self.body) };
+        let body = if self.body.is_empty() {
+            Body::Empty
+        } else {
+            Body::Text(self.body)
+        };
         b.body(body).unwrap_or_else(|_| Response::new(Body::Empty))
     }
 }
@@ -95,7 +113,8 @@ pub fn problem(err: &Error, request_id: &str, instance: Option<&str>) -> Respons
     if let Error::MethodNotAllowed { allow } = err {
         b = b.header("allow", allow.join(", "));
     }
-    b.body(Body::Text(body)).unwrap_or_else(|_| Response::new(Body::Empty))
+    b.body(Body::Text(body))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
 /// Run a handler body and turn its result into the HTTP response: errors

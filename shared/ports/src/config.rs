@@ -20,7 +20,8 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, String> {
-        let var = |k: &str| std::env::var(k).map_err(|_| format!("environment variable {k} is required"));
+        let var =
+            |k: &str| std::env::var(k).map_err(|_| format!("environment variable {k} is required"));
         Ok(Self {
             table_name: var("TABLE_NAME")?,
             event_bus_name: var("EVENT_BUS_NAME")?,

@@ -79,15 +79,26 @@ impl EventBus for EventBridgeBus {
                         .detail_type(&e.detail_type)
                         .detail(&e.detail);
                     if let Ok(t) = e.time.parse::<jiff::Timestamp>() {
-                        b = b.time(aws_sdk_eventbridge::primitives::DateTime::from_secs(t.as_second()));
+                        b = b.time(aws_sdk_eventbridge::primitives::DateTime::from_secs(
+                            t.as_second(),
+                        ));
                     }
                     b.build()
                 })
                 .collect::<Vec<_>>();
-            let out = self.client.put_events().set_entries(Some(entries)).send().await.map_err(|e| {
-                use aws_sdk_eventbridge::error::ProvideErrorMetadata;
-                format!("PutEvents: {}", e.code().or(e.message()).unwrap_or("request failed"))
-            })?;
+            let out = self
+                .client
+                .put_events()
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    use aws_sdk_eventbridge::error::ProvideErrorMetadata;
+                    format!(
+                        "PutEvents: {}",
+                        e.code().or(e.message()).unwrap_or("request failed")
+                    )
+                })?;
             // Result entries are index-aligned with the request.
             for (e, r) in chunk.iter().zip(out.entries()) {
                 if let Some(code) = r.error_code() {
@@ -123,7 +134,9 @@ mod tests {
     async fn bus(server: &MockServer) -> EventBridgeBus {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_eventbridge::config::Credentials::new("a", "b", None, None, "t"))
+            .credentials_provider(aws_sdk_eventbridge::config::Credentials::new(
+                "a", "b", None, None, "t",
+            ))
             .endpoint_url(server.uri())
             .load()
             .await;
@@ -134,7 +147,9 @@ mod tests {
     async fn partial_failures_are_reported_per_event_and_batches_are_split_by_ten() {
         let server = MockServer::start().await;
         // First call (10 entries): entry 3 throttled, entry 7 rejected. Second call (2 entries): all ok.
-        let mut entries: Vec<serde_json::Value> = (0..10).map(|i| serde_json::json!({"EventId": format!("id-{i}")})).collect();
+        let mut entries: Vec<serde_json::Value> = (0..10)
+            .map(|i| serde_json::json!({"EventId": format!("id-{i}")}))
+            .collect();
         entries[3] = serde_json::json!({"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"});
         entries[7] = serde_json::json!({"ErrorCode": "InvalidArgument", "ErrorMessage": "Parameter Source is not valid."});
         Mock::given(method("POST"))
@@ -158,8 +173,14 @@ mod tests {
         let events: Vec<_> = (0..12).map(event).collect();
         let failures = bus(&server).await.publish(&events).await.unwrap();
         assert_eq!(failures.len(), 2);
-        assert_eq!((failures[0].event_id.as_str(), failures[0].retryable), ("evt_3", true));
-        assert_eq!((failures[1].event_id.as_str(), failures[1].retryable), ("evt_7", false));
+        assert_eq!(
+            (failures[0].event_id.as_str(), failures[0].retryable),
+            ("evt_3", true)
+        );
+        assert_eq!(
+            (failures[1].event_id.as_str(), failures[1].retryable),
+            ("evt_7", false)
+        );
         let requests = server.received_requests().await.unwrap();
         let first: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
         assert_eq!(first["Entries"].as_array().unwrap().len(), 10);

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use nexus_core::time::{Clock, SystemClock};
 use nexus_store::Store;
 
+pub use aws_config::{BehaviorVersion, SdkConfig};
 pub use config::Config;
 pub use events::{EventBridgeBus, EventBus, OutboxEvent, PublishFailure};
 pub use media::{MediaStore, PresignedRequest, S3Media};
@@ -39,10 +40,27 @@ impl Platform {
     }
 
     /// Wiring from an SDK configuration; `events` replaces EventBridge (local bus).
-    pub fn from_sdk(config: Config, sdk: &aws_config::SdkConfig, events: Option<Arc<dyn EventBus>>) -> Self {
-        let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone(), config.cursor_key.clone());
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(config.s3_path_style).build());
-        let events = events.unwrap_or_else(|| Arc::new(EventBridgeBus::new(aws_sdk_eventbridge::Client::new(sdk), config.event_bus_name.clone())));
+    pub fn from_sdk(
+        config: Config,
+        sdk: &aws_config::SdkConfig,
+        events: Option<Arc<dyn EventBus>>,
+    ) -> Self {
+        let store = Store::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.table_name.clone(),
+            config.cursor_key.clone(),
+        );
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(sdk)
+                .force_path_style(config.s3_path_style)
+                .build(),
+        );
+        let events = events.unwrap_or_else(|| {
+            Arc::new(EventBridgeBus::new(
+                aws_sdk_eventbridge::Client::new(sdk),
+                config.event_bus_name.clone(),
+            ))
+        });
         Self {
             media: Arc::new(S3Media::new(s3, config.media_bucket.clone())),
             events,

@@ -19,8 +19,17 @@ pub struct PresignedRequest {
 
 #[async_trait]
 pub trait MediaStore: Send + Sync {
-    async fn presign_upload(&self, key: &str, content_type: &str, expires: Duration) -> Result<PresignedRequest, String>;
-    async fn presign_download(&self, key: &str, expires: Duration) -> Result<PresignedRequest, String>;
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires: Duration,
+    ) -> Result<PresignedRequest, String>;
+    async fn presign_download(
+        &self,
+        key: &str,
+        expires: Duration,
+    ) -> Result<PresignedRequest, String>;
     /// Size in bytes, or `None` when the object does not exist.
     async fn size(&self, key: &str) -> Result<Option<u64>, String>;
 }
@@ -40,14 +49,22 @@ fn presigned(r: aws_sdk_s3::presigning::PresignedRequest, expires: Duration) -> 
     PresignedRequest {
         method: r.method().to_owned(),
         url: r.uri().to_owned(),
-        headers: r.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+        headers: r
+            .headers()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
         expires_in_secs: expires.as_secs(),
     }
 }
 
 #[async_trait]
 impl MediaStore for S3Media {
-    async fn presign_upload(&self, key: &str, content_type: &str, expires: Duration) -> Result<PresignedRequest, String> {
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires: Duration,
+    ) -> Result<PresignedRequest, String> {
         let cfg = PresigningConfig::expires_in(expires).map_err(|e| e.to_string())?;
         let r = self
             .client
@@ -61,7 +78,11 @@ impl MediaStore for S3Media {
         Ok(presigned(r, expires))
     }
 
-    async fn presign_download(&self, key: &str, expires: Duration) -> Result<PresignedRequest, String> {
+    async fn presign_download(
+        &self,
+        key: &str,
+        expires: Duration,
+    ) -> Result<PresignedRequest, String> {
         let cfg = PresigningConfig::expires_in(expires).map_err(|e| e.to_string())?;
         let r = self
             .client
@@ -75,7 +96,14 @@ impl MediaStore for S3Media {
     }
 
     async fn size(&self, key: &str) -> Result<Option<u64>, String> {
-        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.content_length().map(|n| n.max(0) as u64)),
             Err(e) => {
                 let se = e.into_service_error();

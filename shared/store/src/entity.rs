@@ -35,7 +35,10 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self { pk: pk.into(), sk: sk.into() }
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
     }
 
     pub fn to_item(&self) -> Item {
@@ -74,7 +77,8 @@ pub trait Entity: Serialize + DeserializeOwned + Send + Sync {
 
 /// Serialize an entity with its keys and bookkeeping attributes.
 pub fn to_item<E: Entity>(entity: &E) -> Result<Item, StoreError> {
-    let mut item: Item = serde_dynamo::to_item(entity).map_err(|e| StoreError::Serde(e.to_string()))?;
+    let mut item: Item =
+        serde_dynamo::to_item(entity).map_err(|e| StoreError::Serde(e.to_string()))?;
     item.extend(entity.key().to_item());
     if let Some(k) = entity.gsi1() {
         item.insert(attr::GSI1PK.into(), AttributeValue::S(k.pk));
@@ -88,13 +92,25 @@ pub fn to_item<E: Entity>(entity: &E) -> Result<Item, StoreError> {
         item.insert(attr::EXPIRES_AT.into(), AttributeValue::N(t.to_string()));
     }
     item.insert(attr::KIND.into(), AttributeValue::S(E::KIND.into()));
-    item.insert(attr::SCHEMA.into(), AttributeValue::N(E::SCHEMA.to_string()));
+    item.insert(
+        attr::SCHEMA.into(),
+        AttributeValue::N(E::SCHEMA.to_string()),
+    );
     Ok(item)
 }
 
 /// Deserialize an entity, ignoring the bookkeeping attributes.
 pub fn from_item<E: Entity>(mut item: Item) -> Result<E, StoreError> {
-    for a in [attr::PK, attr::SK, attr::GSI1PK, attr::GSI1SK, attr::GSI2PK, attr::GSI2SK, attr::KIND, attr::SCHEMA] {
+    for a in [
+        attr::PK,
+        attr::SK,
+        attr::GSI1PK,
+        attr::GSI1SK,
+        attr::GSI2PK,
+        attr::GSI2SK,
+        attr::KIND,
+        attr::SCHEMA,
+    ] {
         item.remove(a);
     }
     serde_dynamo::from_item(item).map_err(|e| StoreError::Serde(e.to_string()))

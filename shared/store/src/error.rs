@@ -19,15 +19,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn from_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: SdkError<E, R>) -> Self {
+    pub(crate) fn from_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+        e: SdkError<E, R>,
+    ) -> Self {
         let code = e.code().unwrap_or_default().to_owned();
         match code.as_str() {
-            "ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded" => {
-                StoreError::Throttled
-            }
+            "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded" => StoreError::Throttled,
             "TransactionConflictException" => StoreError::TransactionConflict,
             _ => {
-                let msg = e.message().map(str::to_owned).unwrap_or_else(|| format!("{e:?}"));
+                let msg = e
+                    .message()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("{e:?}"));
                 StoreError::Dynamo(format!("{code}: {msg}"))
             }
         }
@@ -37,13 +42,16 @@ impl StoreError {
 impl From<StoreError> for nexus_core::Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Throttled | StoreError::TransactionConflict => nexus_core::Error::Unavailable {
-                detail: "the data store is busy; retry shortly".into(),
-                retry_after_secs: 1,
-            },
-            StoreError::ConditionFailed { label } => {
-                nexus_core::Error::conflict("conflict", format!("the {label} changed or already exists"))
+            StoreError::Throttled | StoreError::TransactionConflict => {
+                nexus_core::Error::Unavailable {
+                    detail: "the data store is busy; retry shortly".into(),
+                    retry_after_secs: 1,
+                }
             }
+            StoreError::ConditionFailed { label } => nexus_core::Error::conflict(
+                "conflict",
+                format!("the {label} changed or already exists"),
+            ),
             other => nexus_core::Error::internal(other),
         }
     }

@@ -52,7 +52,11 @@ pub struct IdemTiming {
 
 impl IdemTiming {
     pub fn new(now: jiff::Timestamp) -> Self {
-        Self { now_ms: now.as_millisecond(), lock_ms: 30_000, ttl_secs: 24 * 3600 }
+        Self {
+            now_ms: now.as_millisecond(),
+            lock_ms: 30_000,
+            ttl_secs: 24 * 3600,
+        }
     }
 }
 
@@ -61,13 +65,25 @@ fn key(scope: &str, idem_key: &str) -> Key {
 }
 
 impl Store {
-    pub async fn idem_claim(&self, scope: &str, idem_key: &str, request_hash: &str, t: IdemTiming) -> Result<Claim, StoreError> {
+    pub async fn idem_claim(
+        &self,
+        scope: &str,
+        idem_key: &str,
+        request_hash: &str,
+        t: IdemTiming,
+    ) -> Result<Claim, StoreError> {
         let mut item = key(scope, idem_key).to_item();
         item.insert(attr::KIND.into(), AttributeValue::S("IDEMPOTENCY".into()));
         item.insert("status".into(), AttributeValue::S(INPROGRESS.into()));
         item.insert("requestHash".into(), AttributeValue::S(request_hash.into()));
-        item.insert(attr::EXPIRES_AT.into(), AttributeValue::N((t.now_ms / 1000 + t.ttl_secs).to_string()));
-        item.insert("inProgressExpiry".into(), AttributeValue::N((t.now_ms + t.lock_ms).to_string()));
+        item.insert(
+            attr::EXPIRES_AT.into(),
+            AttributeValue::N((t.now_ms / 1000 + t.ttl_secs).to_string()),
+        );
+        item.insert(
+            "inProgressExpiry".into(),
+            AttributeValue::N((t.now_ms + t.lock_ms).to_string()),
+        );
         let res = self
             .client()
             .put_item()
@@ -118,9 +134,14 @@ impl Store {
         item.insert("requestHash".into(), AttributeValue::S(request_hash.into()));
         item.insert(
             "response".into(),
-            AttributeValue::S(serde_json::to_string(response).map_err(|e| StoreError::Serde(e.to_string()))?),
+            AttributeValue::S(
+                serde_json::to_string(response).map_err(|e| StoreError::Serde(e.to_string()))?,
+            ),
         );
-        item.insert(attr::EXPIRES_AT.into(), AttributeValue::N((t.now_ms / 1000 + t.ttl_secs).to_string()));
+        item.insert(
+            attr::EXPIRES_AT.into(),
+            AttributeValue::N((t.now_ms / 1000 + t.ttl_secs).to_string()),
+        );
         self.client()
             .put_item()
             .table_name(self.table_name())

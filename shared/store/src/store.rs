@@ -44,7 +44,15 @@ pub struct Query {
 
 impl Query {
     pub fn new(index: Index, pk: impl Into<String>, scope: impl Into<String>) -> Self {
-        Self { index, pk: pk.into(), sk_prefix: None, limit: 50, newest_first: false, cursor: None, scope: scope.into() }
+        Self {
+            index,
+            pk: pk.into(),
+            sk_prefix: None,
+            limit: 50,
+            newest_first: false,
+            cursor: None,
+            scope: scope.into(),
+        }
     }
     pub fn prefix(mut self, p: impl Into<String>) -> Self {
         self.sk_prefix = Some(p.into());
@@ -79,8 +87,16 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, cursor_key: CursorKey) -> Self {
-        Self { client, table: table.into(), cursor_key }
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        cursor_key: CursorKey,
+    ) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            cursor_key,
+        }
     }
 
     pub fn table_name(&self) -> &str {
@@ -143,7 +159,9 @@ impl Store {
             .await;
         match res {
             Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(se)) if matches!(se.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+            Err(SdkError::ServiceError(se))
+                if matches!(se.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
                 Ok(false)
             }
             Err(e) => Err(StoreError::from_sdk(e)),
@@ -156,11 +174,19 @@ impl Store {
             return Ok(());
         }
         if tx.len() > MAX_TX_ITEMS {
-            return Err(StoreError::Dynamo(format!("transaction of {} items exceeds {MAX_TX_ITEMS}", tx.len())));
+            return Err(StoreError::Dynamo(format!(
+                "transaction of {} items exceeds {MAX_TX_ITEMS}",
+                tx.len()
+            )));
         }
         let labels = tx.labels();
         let items = tx.into_items(&self.table)?;
-        let res = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let res = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
         match res {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(se)) => match se.err() {
@@ -173,14 +199,19 @@ impl Store {
                                     label: labels.get(i).cloned().unwrap_or_else(|| "item".into()),
                                 })
                             }
-                            Some("TransactionConflict") => return Err(StoreError::TransactionConflict),
+                            Some("TransactionConflict") => {
+                                return Err(StoreError::TransactionConflict)
+                            }
                             Some("ThrottlingError") | Some("ProvisionedThroughputExceeded") => {
                                 return Err(StoreError::Throttled)
                             }
                             _ => {}
                         }
                     }
-                    Err(StoreError::Dynamo(format!("transaction cancelled: {:?}", c.message())))
+                    Err(StoreError::Dynamo(format!(
+                        "transaction cancelled: {:?}",
+                        c.message()
+                    )))
                 }
                 _ => Err(StoreError::from_sdk(SdkError::ServiceError(se))),
             },
@@ -193,7 +224,11 @@ impl Store {
     pub async fn query<E: Entity>(&self, q: Query) -> Result<Page<E>, nexus_core::Error> {
         let (pk_name, sk_name, index_name) = q.index.names();
         let start = match &q.cursor {
-            Some(c) => Some(decode_start_key(self.cursor_key.open(&q.scope, c)?, &q, pk_name)?),
+            Some(c) => Some(decode_start_key(
+                self.cursor_key.open(&q.scope, c)?,
+                &q,
+                pk_name,
+            )?),
             None => None,
         };
         let mut names = HashMap::from([("#pk".to_string(), pk_name.to_string())]);
@@ -218,8 +253,15 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        let items = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<E>, _>>()?;
-        let next_cursor = out.last_evaluated_key.map(|k| self.cursor_key.seal(&q.scope, &encode_start_key(&k)));
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<E>, _>>()?;
+        let next_cursor = out
+            .last_evaluated_key
+            .map(|k| self.cursor_key.seal(&q.scope, &encode_start_key(&k)));
         Ok(Page { items, next_cursor })
     }
 }
@@ -227,14 +269,26 @@ impl Store {
 fn encode_start_key(k: &Item) -> serde_json::Value {
     serde_json::Value::Object(
         k.iter()
-            .filter_map(|(name, v)| v.as_s().ok().map(|s| (name.clone(), serde_json::Value::String(s.clone()))))
+            .filter_map(|(name, v)| {
+                v.as_s()
+                    .ok()
+                    .map(|s| (name.clone(), serde_json::Value::String(s.clone())))
+            })
             .collect(),
     )
 }
 
-fn decode_start_key(v: serde_json::Value, q: &Query, pk_name: &str) -> Result<Item, nexus_core::Error> {
+fn decode_start_key(
+    v: serde_json::Value,
+    q: &Query,
+    pk_name: &str,
+) -> Result<Item, nexus_core::Error> {
     let invalid = || {
-        nexus_core::Error::field("query/cursor", "invalid_cursor", "cursor is not valid for this listing")
+        nexus_core::Error::field(
+            "query/cursor",
+            "invalid_cursor",
+            "cursor is not valid for this listing",
+        )
     };
     let obj = v.as_object().ok_or_else(invalid)?;
     // Defence in depth: the signed key must still be in the queried partition.
@@ -243,7 +297,10 @@ fn decode_start_key(v: serde_json::Value, q: &Query, pk_name: &str) -> Result<It
     }
     Ok(obj
         .iter()
-        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), AttributeValue::S(s.to_owned()))))
+        .filter_map(|(k, v)| {
+            v.as_str()
+                .map(|s| (k.clone(), AttributeValue::S(s.to_owned())))
+        })
         .collect())
 }
 

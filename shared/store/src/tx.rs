@@ -21,28 +21,54 @@ pub enum Write {
     /// Create; fails if the key exists.
     Create { item: Item, label: String },
     /// Replace an item whose `version` is `expected_version`.
-    Replace { item: Item, expected_version: u64, label: String },
+    Replace {
+        item: Item,
+        expected_version: u64,
+        label: String,
+    },
     /// Overwrite unconditionally.
     Put { item: Item },
     /// Claim a unique value (`UNIQUE#email#a@b.c`) for an owner; fails if taken.
-    Unique { kind: &'static str, value: String, owner: String },
+    Unique {
+        kind: &'static str,
+        value: String,
+        owner: String,
+    },
     /// Release a unique value held by `owner`.
-    ReleaseUnique { kind: &'static str, value: String, owner: String },
+    ReleaseUnique {
+        kind: &'static str,
+        value: String,
+        owner: String,
+    },
     /// Delete; with `expected_version`, only that version.
-    Delete { key: Key, expected_version: Option<u64>, label: String },
+    Delete {
+        key: Key,
+        expected_version: Option<u64>,
+        label: String,
+    },
     /// Assert an item exists (and optionally has a version) without writing it.
     RequireExists { key: Key, label: String },
 }
 
 impl Write {
     pub fn create<E: Entity>(e: &E) -> Result<Write, StoreError> {
-        Ok(Write::Create { item: to_item(e)?, label: E::KIND.to_lowercase() })
+        Ok(Write::Create {
+            item: to_item(e)?,
+            label: E::KIND.to_lowercase(),
+        })
     }
 
     pub fn replace<E: Entity>(e: &E, expected_version: u64) -> Result<Write, StoreError> {
         let mut item = to_item(e)?;
-        item.insert(attr::VERSION.into(), AttributeValue::N((expected_version + 1).to_string()));
-        Ok(Write::Replace { item, expected_version, label: E::KIND.to_lowercase() })
+        item.insert(
+            attr::VERSION.into(),
+            AttributeValue::N((expected_version + 1).to_string()),
+        );
+        Ok(Write::Replace {
+            item,
+            expected_version,
+            label: E::KIND.to_lowercase(),
+        })
     }
 
     pub fn put<E: Entity>(e: &E) -> Result<Write, StoreError> {
@@ -56,7 +82,9 @@ impl Write {
             | Write::Delete { label, .. }
             | Write::RequireExists { label, .. } => label.clone(),
             Write::Put { .. } => "item".into(),
-            Write::Unique { kind, .. } | Write::ReleaseUnique { kind, .. } => format!("unique {kind}"),
+            Write::Unique { kind, .. } | Write::ReleaseUnique { kind, .. } => {
+                format!("unique {kind}")
+            }
         }
     }
 }
@@ -97,7 +125,11 @@ impl Tx {
 
     /// Labels in the order DynamoDB reports cancellation reasons.
     pub(crate) fn labels(&self) -> Vec<String> {
-        self.writes.iter().map(Write::label).chain(self.events.iter().map(|_| "event".to_string())).collect()
+        self.writes
+            .iter()
+            .map(Write::label)
+            .chain(self.events.iter().map(|_| "event".to_string()))
+            .collect()
     }
 
     pub(crate) fn into_items(self, table: &str) -> Result<Vec<TransactWriteItem>, StoreError> {
@@ -117,20 +149,33 @@ impl Tx {
                             .map_err(build_err)?,
                     )
                     .build(),
-                Write::Replace { item, expected_version, .. } => TransactWriteItem::builder()
+                Write::Replace {
+                    item,
+                    expected_version,
+                    ..
+                } => TransactWriteItem::builder()
                     .put(
                         Put::builder()
                             .table_name(table)
                             .set_item(Some(item))
                             .condition_expression("#v = :v")
                             .expression_attribute_names("#v", attr::VERSION)
-                            .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
+                            .expression_attribute_values(
+                                ":v",
+                                AttributeValue::N(expected_version.to_string()),
+                            )
                             .build()
                             .map_err(build_err)?,
                     )
                     .build(),
                 Write::Put { item } => TransactWriteItem::builder()
-                    .put(Put::builder().table_name(table).set_item(Some(item)).build().map_err(build_err)?)
+                    .put(
+                        Put::builder()
+                            .table_name(table)
+                            .set_item(Some(item))
+                            .build()
+                            .map_err(build_err)?,
+                    )
                     .build(),
                 Write::Unique { kind, value, owner } => {
                     let mut item = unique_key(kind, &value).to_item();
@@ -160,16 +205,26 @@ impl Tx {
                             .map_err(build_err)?,
                     )
                     .build(),
-                Write::Delete { key, expected_version, .. } => {
-                    let mut d = Delete::builder().table_name(table).set_key(Some(key.to_item()));
+                Write::Delete {
+                    key,
+                    expected_version,
+                    ..
+                } => {
+                    let mut d = Delete::builder()
+                        .table_name(table)
+                        .set_key(Some(key.to_item()));
                     d = match expected_version {
                         Some(v) => d
                             .condition_expression("#v = :v")
                             .expression_attribute_names("#v", attr::VERSION)
                             .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
-                        None => d.condition_expression("attribute_exists(#pk)").set_expression_attribute_names(Some(names())),
+                        None => d
+                            .condition_expression("attribute_exists(#pk)")
+                            .set_expression_attribute_names(Some(names())),
                     };
-                    TransactWriteItem::builder().delete(d.build().map_err(build_err)?).build()
+                    TransactWriteItem::builder()
+                        .delete(d.build().map_err(build_err)?)
+                        .build()
                 }
                 Write::RequireExists { key, .. } => TransactWriteItem::builder()
                     .condition_check(
@@ -211,19 +266,29 @@ fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
 /// The outbox item for an event. The stream publisher filters on `kind = OUTBOX`
 /// and reads `source`, `detailType` and `detail` back.
 pub fn outbox_item(e: &DomainEvent) -> Result<Item, StoreError> {
-    let detail = serde_json::to_string(&e.detail()).map_err(|e| StoreError::Serde(e.to_string()))?;
+    let detail =
+        serde_json::to_string(&e.detail()).map_err(|e| StoreError::Serde(e.to_string()))?;
     let mut item = Key::new(format!("OUTBOX#{}", e.id), "OUTBOX").to_item();
     item.insert(attr::KIND.into(), AttributeValue::S("OUTBOX".into()));
     item.insert("eventId".into(), AttributeValue::S(e.id.to_string()));
     item.insert("source".into(), AttributeValue::S(e.source.clone()));
-    item.insert("detailType".into(), AttributeValue::S(e.detail_type.clone()));
+    item.insert(
+        "detailType".into(),
+        AttributeValue::S(e.detail_type.clone()),
+    );
     item.insert("detail".into(), AttributeValue::S(detail));
-    item.insert("occurredAt".into(), AttributeValue::S(e.occurred_at.to_string()));
+    item.insert(
+        "occurredAt".into(),
+        AttributeValue::S(e.occurred_at.to_string()),
+    );
     if let Some(t) = &e.tenant {
         item.insert("tenantId".into(), AttributeValue::S(t.to_string()));
     }
     let expires = e.occurred_at.as_second() + OUTBOX_RETENTION_SECS;
-    item.insert(attr::EXPIRES_AT.into(), AttributeValue::N(expires.to_string()));
+    item.insert(
+        attr::EXPIRES_AT.into(),
+        AttributeValue::N(expires.to_string()),
+    );
     Ok(item)
 }
 

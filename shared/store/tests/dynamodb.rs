@@ -8,7 +8,7 @@ use nexus_core::ids::{OrgId, UserId};
 use nexus_core::org::{self, Membership, NewOrganization};
 use nexus_core::principal::Role;
 use nexus_core::{Error, Timestamp};
-use nexus_devenv::template::Template;
+use nexus_devenv::CreateTable;
 use nexus_store::idempotency::IdemTiming;
 use nexus_store::repos::{audit, orgs};
 use nexus_store::tx::unique_key;
@@ -18,13 +18,26 @@ use nexus_store::{Key, Store};
 async fn store() -> Store {
     let endpoint = nexus_devenv::dynamodb_local::shared_endpoint().await;
     let client = aws_sdk_dynamodb::Client::new(&nexus_devenv::local_sdk_config(&endpoint).await);
-    let name = format!("nexus-test-{}", ulid::Ulid::new().to_string().to_lowercase());
-    Template::load_default().unwrap().table().unwrap().create(&client, &name).await.unwrap();
+    let name = format!(
+        "nexus-test-{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    nexus_devenv::load_template()
+        .unwrap()
+        .table()
+        .unwrap()
+        .create(&client, &name)
+        .await
+        .unwrap();
     Store::new(client, name, CursorKey::new("test-cursor-key"))
 }
 
 fn new_org(name: &str, by: &UserId) -> org::OrgCreated {
-    org::create(NewOrganization::parse(Some(name.into()), Some("brand".into())).unwrap(), by.clone(), Timestamp::now())
+    org::create(
+        NewOrganization::parse(Some(name.into()), Some("brand".into())).unwrap(),
+        by.clone(),
+        Timestamp::now(),
+    )
 }
 
 async fn count_outbox(s: &Store) -> usize {
@@ -50,7 +63,10 @@ async fn creating_an_org_writes_org_membership_and_event_atomically() {
 
     let got = orgs::get(&s, &c.org.id).await.unwrap().unwrap();
     assert_eq!(got, c.org);
-    let m = orgs::membership(&s, &c.org.id, &user).await.unwrap().unwrap();
+    let m = orgs::membership(&s, &c.org.id, &user)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(m.role, Role::Owner);
     assert_eq!(count_outbox(&s).await, 1);
 
@@ -59,7 +75,11 @@ async fn creating_an_org_writes_org_membership_and_event_atomically() {
     again.event = new_org("Other", &user).event;
     let err = orgs::create(&s, &again).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
-    assert_eq!(count_outbox(&s).await, 1, "a cancelled transaction leaves no event behind");
+    assert_eq!(
+        count_outbox(&s).await,
+        1,
+        "a cancelled transaction leaves no event behind"
+    );
 }
 
 #[tokio::test]
@@ -68,7 +88,11 @@ async fn unique_values_are_claimed_once_even_under_concurrency() {
     let attempts = (0..8).map(|i| {
         let s = s.clone();
         async move {
-            let tx = Tx::new().write(Write::Unique { kind: "email", value: "a@example.com".into(), owner: format!("usr_{i}") });
+            let tx = Tx::new().write(Write::Unique {
+                kind: "email",
+                value: "a@example.com".into(),
+                owner: format!("usr_{i}"),
+            });
             s.commit(tx).await
         }
     });
@@ -82,7 +106,11 @@ async fn unique_values_are_claimed_once_even_under_concurrency() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert!(s.get_raw(&unique_key("email", "a@example.com")).await.unwrap().is_some());
+    assert!(s
+        .get_raw(&unique_key("email", "a@example.com"))
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
@@ -93,13 +121,21 @@ async fn replace_is_refused_for_a_stale_version() {
 
     let mut renamed = c.org.clone();
     renamed.name = "Renamed".into();
-    s.commit(Tx::new().write(Write::replace(&renamed, 1).unwrap())).await.unwrap();
+    s.commit(Tx::new().write(Write::replace(&renamed, 1).unwrap()))
+        .await
+        .unwrap();
     let stored = orgs::get(&s, &c.org.id).await.unwrap().unwrap();
     assert_eq!((stored.name.as_str(), stored.version), ("Renamed", 2));
 
     // A writer that still believes version 1 loses.
-    let err = s.commit(Tx::new().write(Write::replace(&renamed, 1).unwrap())).await.unwrap_err();
-    assert!(matches!(err, StoreError::ConditionFailed { ref label } if label == "org"), "{err:?}");
+    let err = s
+        .commit(Tx::new().write(Write::replace(&renamed, 1).unwrap()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::ConditionFailed { ref label } if label == "org"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -116,11 +152,16 @@ async fn listing_pages_with_opaque_cursors_bound_to_their_scope() {
     let mut cursor = None;
     let mut pages = 0;
     loop {
-        let page = orgs::list_for_user(&s, &user, 3, cursor.clone()).await.unwrap();
+        let page = orgs::list_for_user(&s, &user, 3, cursor.clone())
+            .await
+            .unwrap();
         pages += 1;
         seen.extend(page.items.iter().map(|m: &Membership| m.org_id.clone()));
         if let Some(c) = &page.next_cursor {
-            assert!(!c.contains("USER#") && !c.contains("ORG#"), "cursor must not leak raw keys");
+            assert!(
+                !c.contains("USER#") && !c.contains("ORG#"),
+                "cursor must not leak raw keys"
+            );
         }
         match page.next_cursor {
             Some(c) => cursor = Some(c),
@@ -135,29 +176,82 @@ async fn listing_pages_with_opaque_cursors_bound_to_their_scope() {
     // A cursor is refused for another user's listing, and when tampered with.
     let page = orgs::list_for_user(&s, &user, 3, None).await.unwrap();
     let c = page.next_cursor.unwrap();
-    let other = orgs::list_for_user(&s, &UserId::new(), 3, Some(c.clone())).await.unwrap_err();
+    let other = orgs::list_for_user(&s, &UserId::new(), 3, Some(c.clone()))
+        .await
+        .unwrap_err();
     assert_eq!(other.status(), 400);
     let tampered = format!("{}x", c);
-    assert_eq!(orgs::list_for_user(&s, &user, 3, Some(tampered)).await.unwrap_err().status(), 400);
+    assert_eq!(
+        orgs::list_for_user(&s, &user, 3, Some(tampered))
+            .await
+            .unwrap_err()
+            .status(),
+        400
+    );
 }
 
 #[tokio::test]
 async fn idempotency_claims_replay_and_refuse_reuse() {
     let s = store().await;
     let t = IdemTiming::new(Timestamp::now());
-    assert_eq!(s.idem_claim("usr_1", "POST /v1/orgs#k1", "h1", t).await.unwrap(), Claim::Proceed);
-    assert_eq!(s.idem_claim("usr_1", "POST /v1/orgs#k1", "h1", t).await.unwrap(), Claim::InProgress);
-    assert_eq!(s.idem_claim("usr_1", "POST /v1/orgs#k1", "h2", t).await.unwrap(), Claim::Mismatch);
-    let resp = StoredResponse { status: 201, content_type: "application/json".into(), location: None, body: "{\"id\":1}".into() };
-    s.idem_complete("usr_1", "POST /v1/orgs#k1", "h1", &resp, t).await.unwrap();
-    assert_eq!(s.idem_claim("usr_1", "POST /v1/orgs#k1", "h1", t).await.unwrap(), Claim::Replay(resp));
+    assert_eq!(
+        s.idem_claim("usr_1", "POST /v1/orgs#k1", "h1", t)
+            .await
+            .unwrap(),
+        Claim::Proceed
+    );
+    assert_eq!(
+        s.idem_claim("usr_1", "POST /v1/orgs#k1", "h1", t)
+            .await
+            .unwrap(),
+        Claim::InProgress
+    );
+    assert_eq!(
+        s.idem_claim("usr_1", "POST /v1/orgs#k1", "h2", t)
+            .await
+            .unwrap(),
+        Claim::Mismatch
+    );
+    let resp = StoredResponse {
+        status: 201,
+        content_type: "application/json".into(),
+        location: None,
+        body: "{\"id\":1}".into(),
+    };
+    s.idem_complete("usr_1", "POST /v1/orgs#k1", "h1", &resp, t)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.idem_claim("usr_1", "POST /v1/orgs#k1", "h1", t)
+            .await
+            .unwrap(),
+        Claim::Replay(resp)
+    );
     // Another principal's key space is separate.
-    assert_eq!(s.idem_claim("usr_2", "POST /v1/orgs#k1", "h1", t).await.unwrap(), Claim::Proceed);
+    assert_eq!(
+        s.idem_claim("usr_2", "POST /v1/orgs#k1", "h1", t)
+            .await
+            .unwrap(),
+        Claim::Proceed
+    );
     // A failed attempt releases its claim; a lock past its expiry frees itself.
     s.idem_release("usr_2", "POST /v1/orgs#k1").await.unwrap();
-    assert_eq!(s.idem_claim("usr_2", "POST /v1/orgs#k1", "h1", t).await.unwrap(), Claim::Proceed);
-    let later = IdemTiming { now_ms: t.now_ms + t.lock_ms + 1, ..t };
-    assert_eq!(s.idem_claim("usr_2", "POST /v1/orgs#k1", "h1", later).await.unwrap(), Claim::Proceed);
+    assert_eq!(
+        s.idem_claim("usr_2", "POST /v1/orgs#k1", "h1", t)
+            .await
+            .unwrap(),
+        Claim::Proceed
+    );
+    let later = IdemTiming {
+        now_ms: t.now_ms + t.lock_ms + 1,
+        ..t
+    };
+    assert_eq!(
+        s.idem_claim("usr_2", "POST /v1/orgs#k1", "h1", later)
+            .await
+            .unwrap(),
+        Claim::Proceed
+    );
 }
 
 #[tokio::test]
@@ -166,10 +260,20 @@ async fn audit_append_is_idempotent_per_event_and_lists_newest_first() {
     let org = OrgId::new();
     let mut ids = vec![];
     for i in 0..3 {
-        let e = nexus_core::events::DomainEvent::new("orgs", &format!("Thing{i}"), Some(org.clone()), "usr_x", Timestamp::now(), serde_json::json!({}));
+        let e = nexus_core::events::DomainEvent::new(
+            "orgs",
+            &format!("Thing{i}"),
+            Some(org.clone()),
+            "usr_x",
+            Timestamp::now(),
+            serde_json::json!({}),
+        );
         let entry = audit::AuditEntry::from_event(&e).unwrap();
         assert!(audit::append(&s, &entry).await.unwrap());
-        assert!(!audit::append(&s, &entry).await.unwrap(), "second delivery is a no-op");
+        assert!(
+            !audit::append(&s, &entry).await.unwrap(),
+            "second delivery is a no-op"
+        );
         ids.push(e.id);
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
@@ -177,7 +281,14 @@ async fn audit_append_is_idempotent_per_event_and_lists_newest_first() {
     let got: Vec<_> = page.items.iter().map(|e| e.event_id.clone()).collect();
     ids.reverse();
     assert_eq!(got, ids);
-    assert!(audit::list(&s, &OrgId::new(), 10, None).await.unwrap().items.is_empty(), "other tenants see nothing");
+    assert!(
+        audit::list(&s, &OrgId::new(), 10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "other tenants see nothing"
+    );
 }
 
 #[tokio::test]

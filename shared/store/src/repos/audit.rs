@@ -52,7 +52,16 @@ pub async fn append(store: &Store, entry: &AuditEntry) -> Result<bool, Error> {
 }
 
 /// Newest first.
-pub async fn list(store: &Store, org: &OrgId, limit: u32, cursor: Option<String>) -> Result<Page<AuditEntry>, Error> {
-    let q = Query::new(Index::Table, tenant_pk(org), format!("{org}/audit")).prefix("AUDIT#").limit(limit).newest_first().cursor(cursor);
+pub async fn list(
+    store: &Store,
+    org: &OrgId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<AuditEntry>, Error> {
+    let q = Query::new(Index::Table, tenant_pk(org), format!("{org}/audit"))
+        .prefix("AUDIT#")
+        .limit(limit)
+        .newest_first()
+        .cursor(cursor);
     store.query(q).await
 }

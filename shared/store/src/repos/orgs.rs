@@ -26,7 +26,10 @@ impl Entity for Membership {
         member_key(&self.org_id, &self.user_id)
     }
     fn gsi1(&self) -> Option<Key> {
-        Some(Key::new(format!("USER#{}", self.user_id), format!("ORG#{}", self.org_id)))
+        Some(Key::new(
+            format!("USER#{}", self.user_id),
+            format!("ORG#{}", self.org_id),
+        ))
     }
 }
 
@@ -40,7 +43,10 @@ pub fn member_key(org: &OrgId, user: &UserId) -> Key {
 
 /// Organization, owner membership and `OrganizationCreated`, atomically.
 pub async fn create(store: &Store, c: &OrgCreated) -> Result<(), Error> {
-    let tx = Tx::new().write(Write::create(&c.org)?).write(Write::create(&c.owner)?).event(c.event.clone());
+    let tx = Tx::new()
+        .write(Write::create(&c.org)?)
+        .write(Write::create(&c.owner)?)
+        .event(c.event.clone());
     store.commit(tx).await?;
     Ok(())
 }
@@ -49,12 +55,24 @@ pub async fn get(store: &Store, org: &OrgId) -> Result<Option<Organization>, Err
     Ok(store.get(&org_key(org)).await?)
 }
 
-pub async fn membership(store: &Store, org: &OrgId, user: &UserId) -> Result<Option<Membership>, Error> {
+pub async fn membership(
+    store: &Store,
+    org: &OrgId,
+    user: &UserId,
+) -> Result<Option<Membership>, Error> {
     Ok(store.get(&member_key(org, user)).await?)
 }
 
 /// The organizations a user belongs to, oldest membership first.
-pub async fn list_for_user(store: &Store, user: &UserId, limit: u32, cursor: Option<String>) -> Result<Page<Membership>, Error> {
-    let q = Query::new(Index::Gsi1, format!("USER#{user}"), format!("{user}/orgs")).prefix("ORG#").limit(limit).cursor(cursor);
+pub async fn list_for_user(
+    store: &Store,
+    user: &UserId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<Membership>, Error> {
+    let q = Query::new(Index::Gsi1, format!("USER#{user}"), format!("{user}/orgs"))
+        .prefix("ORG#")
+        .limit(limit)
+        .cursor(cursor);
     store.query(q).await
 }

@@ -125,13 +125,9 @@ fn to_json(v: &Value) -> serde_json::Value {
 
 impl Template {
     pub fn load(path: &Path) -> Result<Self, TemplateError> {
-        let text = std::fs::read_to_string(path).map_err(|e| TemplateError::Io(path.display().to_string(), e))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| TemplateError::Io(path.display().to_string(), e))?;
         Self::parse(&text)
-    }
-
-    /// The repository's `template.yaml`.
-    pub fn load_default() -> Result<Self, TemplateError> {
-        Self::load(&crate::repo_root().join("template.yaml"))
     }
 
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
@@ -152,7 +148,9 @@ impl Template {
     }
 
     fn resources_of(&self, ty: &str) -> Vec<(String, &Value)> {
-        self.resources().filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty)).collect()
+        self.resources()
+            .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty))
+            .collect()
     }
 
     fn global_function(&self, key: &str) -> Option<&Value> {
@@ -184,18 +182,35 @@ impl Template {
     }
 
     pub fn functions(&self) -> Vec<Function> {
-        let g_timeout = self.global_function("Timeout").and_then(Value::as_u64).unwrap_or(3);
-        let g_memory = self.global_function("MemorySize").and_then(Value::as_u64).unwrap_or(128);
+        let g_timeout = self
+            .global_function("Timeout")
+            .and_then(Value::as_u64)
+            .unwrap_or(3);
+        let g_memory = self
+            .global_function("MemorySize")
+            .and_then(Value::as_u64)
+            .unwrap_or(128);
         self.resources_of("AWS::Serverless::Function")
             .into_iter()
             .filter_map(|(id, r)| {
                 let p = r.get("Properties")?;
                 let code_uri = p.get("CodeUri").and_then(s)?;
                 Some(Function {
-                    name: code_uri.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_owned(),
+                    name: code_uri
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
                     code_uri,
-                    timeout_secs: p.get("Timeout").and_then(Value::as_u64).unwrap_or(g_timeout),
-                    memory_mb: p.get("MemorySize").and_then(Value::as_u64).unwrap_or(g_memory),
+                    timeout_secs: p
+                        .get("Timeout")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(g_timeout),
+                    memory_mb: p
+                        .get("MemorySize")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(g_memory),
                     logical_id: id,
                 })
             })
@@ -203,29 +218,43 @@ impl Template {
     }
 
     fn events_of<'a>(&'a self, ty: &'a str) -> impl Iterator<Item = (String, &'a Value)> + 'a {
-        self.resources_of("AWS::Serverless::Function").into_iter().flat_map(move |(id, r)| {
-            r.get("Properties")
-                .and_then(|p| p.get("Events"))
-                .and_then(Value::as_mapping)
-                .into_iter()
-                .flat_map(|m| m.values())
-                .filter(move |e| e.get("Type").and_then(Value::as_str) == Some(ty))
-                .filter_map(|e| e.get("Properties").map(|p| (p, e)))
-                .map(|(p, _)| (id.clone(), p))
-                .collect::<Vec<_>>()
-        })
+        self.resources_of("AWS::Serverless::Function")
+            .into_iter()
+            .flat_map(move |(id, r)| {
+                r.get("Properties")
+                    .and_then(|p| p.get("Events"))
+                    .and_then(Value::as_mapping)
+                    .into_iter()
+                    .flat_map(|m| m.values())
+                    .filter(move |e| e.get("Type").and_then(Value::as_str) == Some(ty))
+                    .filter_map(|e| e.get("Properties").map(|p| (p, e)))
+                    .map(|(p, _)| (id.clone(), p))
+                    .collect::<Vec<_>>()
+            })
     }
 
     fn http_api(&self) -> Option<&Value> {
-        self.resources_of("AWS::Serverless::HttpApi").into_iter().next().map(|(_, r)| r).and_then(|r| r.get("Properties"))
+        self.resources_of("AWS::Serverless::HttpApi")
+            .into_iter()
+            .next()
+            .map(|(_, r)| r)
+            .and_then(|r| r.get("Properties"))
     }
 
     pub fn default_authorizer(&self) -> Option<String> {
-        self.http_api()?.get("Auth")?.get("DefaultAuthorizer").and_then(s)
+        self.http_api()?
+            .get("Auth")?
+            .get("DefaultAuthorizer")
+            .and_then(s)
     }
 
     pub fn authorizers(&self) -> Vec<Authorizer> {
-        let Some(m) = self.http_api().and_then(|a| a.get("Auth")).and_then(|a| a.get("Authorizers")).and_then(Value::as_mapping) else {
+        let Some(m) = self
+            .http_api()
+            .and_then(|a| a.get("Auth"))
+            .and_then(|a| a.get("Authorizers"))
+            .and_then(Value::as_mapping)
+        else {
             return vec![];
         };
         m.iter()
@@ -233,8 +262,14 @@ impl Template {
                 Some(Authorizer {
                     name: s(k)?,
                     function: v.get("FunctionArn").and_then(Self::resolve_ref)?,
-                    simple_responses: v.get("EnableSimpleResponses").and_then(Value::as_bool).unwrap_or(false),
-                    payload_version: v.get("AuthorizerPayloadFormatVersion").and_then(s).unwrap_or_else(|| "2.0".into()),
+                    simple_responses: v
+                        .get("EnableSimpleResponses")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                    payload_version: v
+                        .get("AuthorizerPayloadFormatVersion")
+                        .and_then(s)
+                        .unwrap_or_else(|| "2.0".into()),
                 })
             })
             .collect()
@@ -251,9 +286,21 @@ impl Template {
                     Some(a) => Some(a),
                     None => default_auth.clone(),
                 };
-                let path = p.get("Path").and_then(s).unwrap_or_else(|| "$default".into());
-                let method = p.get("Method").and_then(s).map(|m| m.to_uppercase()).unwrap_or_else(|| "ANY".into());
-                Route { method, path, function, authorizer }
+                let path = p
+                    .get("Path")
+                    .and_then(s)
+                    .unwrap_or_else(|| "$default".into());
+                let method = p
+                    .get("Method")
+                    .and_then(s)
+                    .map(|m| m.to_uppercase())
+                    .unwrap_or_else(|| "ANY".into());
+                Route {
+                    method,
+                    path,
+                    function,
+                    authorizer,
+                }
             })
             .collect()
     }
@@ -261,7 +308,10 @@ impl Template {
     pub fn cors(&self) -> Option<Cors> {
         let c = self.http_api()?.get("CorsConfiguration")?;
         let list = |k: &str| -> Vec<String> {
-            c.get(k).and_then(Value::as_sequence).map(|xs| xs.iter().filter_map(s).collect()).unwrap_or_default()
+            c.get(k)
+                .and_then(Value::as_sequence)
+                .map(|xs| xs.iter().filter_map(s).collect())
+                .unwrap_or_default()
         };
         Some(Cors {
             allow_origins: list("AllowOrigins"),
@@ -277,12 +327,21 @@ impl Template {
             .map(|(function, p)| StreamSource {
                 function,
                 batch_size: p.get("BatchSize").and_then(Value::as_u64).unwrap_or(100) as u32,
-                batching_window_secs: p.get("MaximumBatchingWindowInSeconds").and_then(Value::as_u64).unwrap_or(0),
+                batching_window_secs: p
+                    .get("MaximumBatchingWindowInSeconds")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
                 report_batch_item_failures: p
                     .get("FunctionResponseTypes")
                     .and_then(Value::as_sequence)
-                    .is_some_and(|xs| xs.iter().any(|x| x.as_str() == Some("ReportBatchItemFailures"))),
-                maximum_retry_attempts: p.get("MaximumRetryAttempts").and_then(Value::as_i64).unwrap_or(-1),
+                    .is_some_and(|xs| {
+                        xs.iter()
+                            .any(|x| x.as_str() == Some("ReportBatchItemFailures"))
+                    }),
+                maximum_retry_attempts: p
+                    .get("MaximumRetryAttempts")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(-1),
                 filters: p
                     .get("FilterCriteria")
                     .and_then(|f| f.get("Filters"))
@@ -308,8 +367,14 @@ impl Template {
                 let i = n.entry(function.clone()).or_default();
                 *i += 1;
                 EventRule {
-                    name: p.get("RuleName").and_then(s).unwrap_or_else(|| format!("{function}-rule-{i}")),
-                    pattern: p.get("Pattern").map(to_json).unwrap_or(serde_json::Value::Null),
+                    name: p
+                        .get("RuleName")
+                        .and_then(s)
+                        .unwrap_or_else(|| format!("{function}-rule-{i}")),
+                    pattern: p
+                        .get("Pattern")
+                        .map(to_json)
+                        .unwrap_or(serde_json::Value::Null),
                     maximum_retry_attempts: p
                         .get("RetryPolicy")
                         .and_then(|r| r.get("MaximumRetryAttempts"))
@@ -323,7 +388,10 @@ impl Template {
 
     /// Logical ids of S3 buckets.
     pub fn buckets(&self) -> Vec<String> {
-        self.resources_of("AWS::S3::Bucket").into_iter().map(|(id, _)| id).collect()
+        self.resources_of("AWS::S3::Bucket")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
     }
 
     /// The single DynamoDB table.
@@ -333,15 +401,30 @@ impl Template {
             .into_iter()
             .next()
             .ok_or_else(|| TemplateError::Shape("no AWS::DynamoDB::Table".into()))?;
-        let p = r.get("Properties").ok_or_else(|| TemplateError::Shape("table has no Properties".into()))?;
-        let seq = |k: &str| p.get(k).and_then(Value::as_sequence).cloned().unwrap_or_default();
+        let p = r
+            .get("Properties")
+            .ok_or_else(|| TemplateError::Shape("table has no Properties".into()))?;
+        let seq = |k: &str| {
+            p.get(k)
+                .and_then(Value::as_sequence)
+                .cloned()
+                .unwrap_or_default()
+        };
         let attributes = seq("AttributeDefinitions")
             .iter()
-            .filter_map(|a| Some((a.get("AttributeName").and_then(s)?, a.get("AttributeType").and_then(s)?)))
+            .filter_map(|a| {
+                Some((
+                    a.get("AttributeName").and_then(s)?,
+                    a.get("AttributeType").and_then(s)?,
+                ))
+            })
             .collect();
         let keys = |ks: &[Value]| {
             let find = |t: &str| {
-                ks.iter().find(|k| k.get("KeyType").and_then(Value::as_str) == Some(t)).and_then(|k| k.get("AttributeName")).and_then(s)
+                ks.iter()
+                    .find(|k| k.get("KeyType").and_then(Value::as_str) == Some(t))
+                    .and_then(|k| k.get("AttributeName"))
+                    .and_then(s)
             };
             (find("HASH"), find("RANGE"))
         };
@@ -349,7 +432,12 @@ impl Template {
         let gsis = seq("GlobalSecondaryIndexes")
             .iter()
             .filter_map(|g| {
-                let (h, r) = keys(g.get("KeySchema").and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default());
+                let (h, r) = keys(
+                    g.get("KeySchema")
+                        .and_then(Value::as_sequence)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
+                );
                 Some((g.get("IndexName").and_then(s)?, h?, r))
             })
             .collect();
@@ -364,75 +452,10 @@ impl Template {
                 .filter(|t| t.get("Enabled").and_then(Value::as_bool).unwrap_or(false))
                 .and_then(|t| t.get("AttributeName"))
                 .and_then(s),
-            stream_view_type: p.get("StreamSpecification").and_then(|t| t.get("StreamViewType")).and_then(s),
+            stream_view_type: p
+                .get("StreamSpecification")
+                .and_then(|t| t.get("StreamViewType"))
+                .and_then(s),
         })
-    }
-}
-
-impl TableDef {
-    /// Create the table on a (local) endpoint exactly as declared, with TTL.
-    /// An existing table is left as it is.
-    pub async fn create(&self, client: &aws_sdk_dynamodb::Client, table_name: &str) -> Result<bool, String> {
-        use aws_sdk_dynamodb::types::*;
-        let key = |name: &str, t: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(t).build();
-        let mut schema = vec![key(&self.hash_key, KeyType::Hash).map_err(|e| e.to_string())?];
-        if let Some(r) = &self.range_key {
-            schema.push(key(r, KeyType::Range).map_err(|e| e.to_string())?);
-        }
-        let mut req = client.create_table().table_name(table_name).billing_mode(BillingMode::PayPerRequest).set_key_schema(Some(schema));
-        for (name, ty) in &self.attributes {
-            req = req.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(name)
-                    .attribute_type(ScalarAttributeType::from(ty.as_str()))
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            );
-        }
-        for (name, h, r) in &self.gsis {
-            let mut ks = vec![key(h, KeyType::Hash).map_err(|e| e.to_string())?];
-            if let Some(r) = r {
-                ks.push(key(r, KeyType::Range).map_err(|e| e.to_string())?);
-            }
-            req = req.global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(name)
-                    .set_key_schema(Some(ks))
-                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            );
-        }
-        if let Some(v) = &self.stream_view_type {
-            req = req.stream_specification(
-                StreamSpecification::builder()
-                    .stream_enabled(true)
-                    .stream_view_type(StreamViewType::from(v.as_str()))
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            );
-        }
-        match req.send().await {
-            Ok(_) => {}
-            Err(e) => {
-                let se = e.into_service_error();
-                if se.is_resource_in_use_exception() {
-                    return Ok(false);
-                }
-                return Err(format!("CreateTable {table_name}: {se}"));
-            }
-        }
-        if let Some(attr) = &self.ttl_attribute {
-            client
-                .update_time_to_live()
-                .table_name(table_name)
-                .time_to_live_specification(
-                    TimeToLiveSpecification::builder().attribute_name(attr).enabled(true).build().map_err(|e| e.to_string())?,
-                )
-                .send()
-                .await
-                .map_err(|e| format!("UpdateTimeToLive: {}", e.into_service_error()))?;
-        }
-        Ok(true)
     }
 }

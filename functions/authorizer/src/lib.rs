@@ -1,0 +1,139 @@
+//! The HTTP API's Lambda REQUEST authorizer (payload 2.0, simple responses).
+//!
+//! It authenticates: the identity (or, for missing/bad credentials, an
+//! `anonymous` marker with the reason) goes to handlers as context, and each
+//! handler authorizes with the permission matrix. See `nexus_auth::authenticate`.
+
+use aws_lambda_events::apigw::{
+    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
+};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use nexus_auth::{authenticate, Identity, KeyRing};
+
+pub struct State {
+    keys: KeyRing,
+    issuer: String,
+    /// Store access for API keys (next: key lookup and revocation).
+    pub platform: nexus_ports::Platform,
+}
+
+impl State {
+    pub fn new(keys: KeyRing, issuer: String, platform: nexus_ports::Platform) -> Self {
+        Self {
+            keys,
+            issuer,
+            platform,
+        }
+    }
+}
+
+pub async fn handler(
+    state: &State,
+    event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
+) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, Diagnostic> {
+    let authorization = event
+        .payload
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let identity = authenticate(&state.keys, &state.issuer, authorization);
+    if let Identity::Anonymous { reason } = &identity {
+        tracing::info!(
+            route = event.payload.route_key.as_deref().unwrap_or(""),
+            auth.reason = reason,
+            "anonymous request"
+        );
+    }
+    let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
+    response.is_authorized = true;
+    response.context = identity.context();
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(auth: Option<&str>) -> LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request> {
+        let mut v = serde_json::from_str::<serde_json::Value>(include_str!(
+            "../../../events/authorizer.json"
+        ))
+        .unwrap();
+        match auth {
+            Some(a) => v["headers"]["authorization"] = a.into(),
+            None => {
+                v["headers"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("authorization");
+            }
+        }
+        LambdaEvent::new(
+            serde_json::from_value(v).unwrap(),
+            lambda_runtime::Context::default(),
+        )
+    }
+
+    async fn state() -> State {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let config = nexus_ports::Config {
+            table_name: "t".into(),
+            event_bus_name: "b".into(),
+            media_bucket: "m".into(),
+            cursor_key: nexus_core::cursor::CursorKey::new("k"),
+            stage: "test".into(),
+            s3_path_style: true,
+        };
+        State::new(
+            KeyRing::from_secrets(&"s".repeat(40), &[]).unwrap(),
+            "iss".into(),
+            nexus_ports::Platform::from_sdk(config, &sdk, None),
+        )
+    }
+
+    #[tokio::test]
+    async fn valid_tokens_become_user_context() {
+        let s = state().await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let t = s
+            .keys
+            .issue(&nexus_auth::AccessClaims::for_user(
+                "iss",
+                "usr_9",
+                Some(("org_9", "viewer")),
+                now,
+            ))
+            .unwrap();
+        let r = handler(&s, event(Some(&format!("Bearer {t}"))))
+            .await
+            .unwrap();
+        assert!(r.is_authorized);
+        assert_eq!(r.context["principalId"], "usr_9");
+        assert_eq!(r.context["role"], "viewer");
+    }
+
+    #[tokio::test]
+    async fn missing_and_forged_credentials_pass_as_anonymous_with_reason() {
+        let s = state().await;
+        let r = handler(&s, event(None)).await.unwrap();
+        assert_eq!(
+            (
+                r.context["principalType"].as_str(),
+                r.context["authError"].as_str()
+            ),
+            (Some("anonymous"), Some("missing"))
+        );
+        let r = handler(
+            &s,
+            event(Some("Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c3JfMSJ9.")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.context["authError"], "invalid");
+    }
+}

@@ -1,0 +1,2 @@
+pub mod router;
+pub mod template;
