@@ -23,6 +23,9 @@ pub struct RouteTable {
     routes: Vec<Route>,
 }
 
+/// Path parameters, in path order.
+pub type Params = Vec<(String, String)>;
+
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
 enum Seg {
     Greedy,
@@ -47,7 +50,7 @@ impl RouteTable {
 
     pub fn find(&self, method: &str, path: &str) -> Match<'_> {
         let method = method.to_ascii_uppercase();
-        let mut candidates: Vec<(Vec<Seg>, &Route, Vec<(String, String)>)> = self
+        let mut candidates: Vec<(Vec<Seg>, &Route, Params)> = self
             .routes
             .iter()
             .filter_map(|r| match_path(&r.path, path).map(|(rank, params)| (rank, r, params)))
@@ -86,7 +89,7 @@ impl RouteTable {
     }
 }
 
-fn match_path(template: &str, path: &str) -> Option<(Vec<Seg>, Vec<(String, String)>)> {
+fn match_path(template: &str, path: &str) -> Option<(Vec<Seg>, Params)> {
     let t: Vec<&str> = template.trim_start_matches('/').split('/').collect();
     let p: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut rank = vec![];
