@@ -134,6 +134,27 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
     }
 }
 
+/// The matrix as a Markdown table (rendered into docs/permissions.md; a test
+/// keeps the two equal).
+pub fn matrix_markdown() -> String {
+    let mut out = String::from("| permission | API-key scope |");
+    for r in Role::ORG_ROLES {
+        out.push_str(&format!(" {} |", r.as_str()));
+    }
+    out.push_str("\n|---|---|");
+    for _ in Role::ORG_ROLES {
+        out.push_str("---|");
+    }
+    for p in Permission::ALL {
+        out.push_str(&format!("\n| {p:?} | `{}` |", p.scope()));
+        for r in Role::ORG_ROLES {
+            out.push_str(if role_allows(r, p) { " ✓ |" } else { "   |" });
+        }
+    }
+    out.push('\n');
+    out
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum PrincipalKind {
@@ -239,6 +260,12 @@ mod tests {
         assert!(Permission::ALL
             .iter()
             .all(|p| !role_allows(Role::Staff, *p)));
+    }
+
+    #[test]
+    fn docs_show_the_matrix_in_force() {
+        let doc = include_str!("../../../docs/permissions.md");
+        assert!(doc.contains(&matrix_markdown()), "docs/permissions.md is out of date; paste:\n{}", matrix_markdown());
     }
 
     #[test]
