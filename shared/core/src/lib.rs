@@ -11,9 +11,11 @@ pub mod events;
 pub mod ids;
 pub mod money;
 pub mod org;
+pub mod password;
 pub mod plans;
 pub mod principal;
 pub mod time;
+pub mod user;
 pub mod validation;
 
 pub use error::{Error, FieldError, Problem, Result};
