@@ -8,6 +8,7 @@
 
 pub mod authenticate;
 pub mod keys;
+pub mod secrets;
 pub mod token;
 
 pub use authenticate::{authenticate, Identity};
