@@ -2,3 +2,7 @@
 
 pub mod audit;
 pub mod orgs;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
+pub mod users;

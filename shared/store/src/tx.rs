@@ -48,6 +48,23 @@ pub enum Write {
     },
     /// Assert an item exists (and optionally has a version) without writing it.
     RequireExists { key: Key, label: String },
+    /// An update expression, optionally conditional.
+    Update {
+        key: Key,
+        update: String,
+        condition: Option<String>,
+        names: Vec<(String, String)>,
+        values: Vec<(String, AttributeValue)>,
+        label: String,
+    },
+    /// Assert a condition on an item without writing it.
+    Check {
+        key: Key,
+        condition: String,
+        names: Vec<(String, String)>,
+        values: Vec<(String, AttributeValue)>,
+        label: String,
+    },
 }
 
 impl Write {
@@ -80,7 +97,9 @@ impl Write {
             Write::Create { label, .. }
             | Write::Replace { label, .. }
             | Write::Delete { label, .. }
-            | Write::RequireExists { label, .. } => label.clone(),
+            | Write::RequireExists { label, .. }
+            | Write::Update { label, .. }
+            | Write::Check { label, .. } => label.clone(),
             Write::Put { .. } => "item".into(),
             Write::Unique { kind, .. } | Write::ReleaseUnique { kind, .. } => {
                 format!("unique {kind}")
@@ -237,6 +256,50 @@ impl Tx {
                             .map_err(build_err)?,
                     )
                     .build(),
+                Write::Update {
+                    key,
+                    update,
+                    condition,
+                    names,
+                    values,
+                    ..
+                } => {
+                    let mut u = aws_sdk_dynamodb::types::Update::builder()
+                        .table_name(table)
+                        .set_key(Some(key.to_item()))
+                        .update_expression(update)
+                        .set_condition_expression(condition);
+                    if !names.is_empty() {
+                        u = u.set_expression_attribute_names(Some(names.into_iter().collect()));
+                    }
+                    if !values.is_empty() {
+                        u = u.set_expression_attribute_values(Some(values.into_iter().collect()));
+                    }
+                    TransactWriteItem::builder()
+                        .update(u.build().map_err(build_err)?)
+                        .build()
+                }
+                Write::Check {
+                    key,
+                    condition,
+                    names,
+                    values,
+                    ..
+                } => {
+                    let mut c = ConditionCheck::builder()
+                        .table_name(table)
+                        .set_key(Some(key.to_item()))
+                        .condition_expression(condition);
+                    if !names.is_empty() {
+                        c = c.set_expression_attribute_names(Some(names.into_iter().collect()));
+                    }
+                    if !values.is_empty() {
+                        c = c.set_expression_attribute_values(Some(values.into_iter().collect()));
+                    }
+                    TransactWriteItem::builder()
+                        .condition_check(c.build().map_err(build_err)?)
+                        .build()
+                }
             };
             out.push(twi);
         }
