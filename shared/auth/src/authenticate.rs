@@ -19,6 +19,7 @@ pub enum Identity {
         org: Option<String>,
         role: Option<String>,
         staff: bool,
+        session: Option<String>,
     },
     Anonymous {
         reason: &'static str,
@@ -34,6 +35,7 @@ impl Identity {
                 org,
                 role,
                 staff,
+                session,
             } => serde_json::json!({
                 "principalType": "user",
                 "principalId": id,
@@ -41,6 +43,7 @@ impl Identity {
                 "role": role.clone().unwrap_or_default(),
                 "scopes": "",
                 "staff": staff,
+                "sessionId": session.clone().unwrap_or_default(),
             }),
             Identity::Anonymous { reason } => {
                 serde_json::json!({ "principalType": "anonymous", "authError": reason })
@@ -67,6 +70,7 @@ pub fn authenticate(keys: &KeyRing, issuer: &str, authorization: Option<&str>) -
             org: c.org,
             role: c.role,
             staff: c.staff,
+            session: c.sid,
         },
         Err(TokenError::Expired) => Identity::Anonymous { reason: "expired" },
         Err(_) => Identity::Anonymous { reason: "invalid" },
@@ -96,7 +100,8 @@ mod tests {
                 id: "usr_1".into(),
                 org: Some("org_1".into()),
                 role: Some("admin".into()),
-                staff: false
+                staff: false,
+                session: None,
             }
         );
         assert_eq!(

@@ -18,7 +18,10 @@ fn argon2() -> Argon2<'static> {
 pub fn hash_password(password: &str) -> Result<String, String> {
     let salt_bytes: [u8; 16] = rand::rng().random();
     let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| e.to_string())?;
-    argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
 }
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
@@ -41,7 +44,10 @@ pub fn new_token(prefix: &str) -> String {
 
 /// What is stored for a token: its SHA-256 (hex). High-entropy tokens need no salt.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A numeric one-time code (e-mail OTP), `digits` long.
@@ -57,7 +63,11 @@ pub fn recovery_codes() -> Vec<String> {
     (0..10)
         .map(|_| {
             (0..3)
-                .map(|_| (0..4).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect::<String>())
+                .map(|_| {
+                    (0..4)
+                        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+                        .collect::<String>()
+                })
                 .collect::<Vec<_>>()
                 .join("-")
         })
@@ -66,7 +76,11 @@ pub fn recovery_codes() -> Vec<String> {
 
 /// Constant-time string equality.
 pub fn ct_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 pub mod totp {
@@ -76,8 +90,19 @@ pub mod totp {
     use totp_rs::{Algorithm, Secret, TOTP};
 
     fn build(secret_b32: &str, account: &str) -> Result<TOTP, String> {
-        let bytes = Secret::Encoded(secret_b32.to_owned()).to_bytes().map_err(|e| format!("{e:?}"))?;
-        TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, Some("NEXUS".into()), account.to_owned()).map_err(|e| e.to_string())
+        let bytes = Secret::Encoded(secret_b32.to_owned())
+            .to_bytes()
+            .map_err(|e| format!("{e:?}"))?;
+        TOTP::new(
+            Algorithm::SHA1,
+            6,
+            1,
+            30,
+            bytes,
+            Some("NEXUS".into()),
+            account.to_owned(),
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// A new 160-bit secret, base32.
@@ -101,7 +126,9 @@ pub mod totp {
         let t = build(secret_b32, "x").ok()?;
         let code = code.trim().replace(' ', "");
         let step = unix_secs / 30;
-        [step.saturating_sub(1), step, step + 1].into_iter().find(|s| super::ct_eq(&t.generate(s * 30), &code))
+        [step.saturating_sub(1), step, step + 1]
+            .into_iter()
+            .find(|s| super::ct_eq(&t.generate(s * 30), &code))
     }
 }
 
@@ -138,13 +165,24 @@ mod tests {
         let now = 1_795_860_000u64;
         let code = totp::code_at(&secret, now).unwrap();
         assert_eq!(totp::verify(&secret, &code, now), Some(now / 30));
-        assert!(totp::verify(&secret, &code, now + 30).is_some(), "one step of skew");
-        assert!(totp::verify(&secret, &code, now + 90).is_none(), "not three steps later");
+        assert!(
+            totp::verify(&secret, &code, now + 30).is_some(),
+            "one step of skew"
+        );
+        assert!(
+            totp::verify(&secret, &code, now + 90).is_none(),
+            "not three steps later"
+        );
         assert!(totp::verify(&secret, "000000", now).is_none() || code == "000000");
         let uri = totp::uri(&secret, "jane@example.com").unwrap();
-        assert!(uri.starts_with("otpauth://totp/NEXUS:jane%40example.com?secret="), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/NEXUS:jane%40example.com?secret="),
+            "{uri}"
+        );
         // RFC 6238 appendix B vector (SHA-1, T=59 s): 94287082 → last 6 digits.
-        let rfc = totp_rs::Secret::Raw(b"12345678901234567890".to_vec()).to_encoded().to_string();
+        let rfc = totp_rs::Secret::Raw(b"12345678901234567890".to_vec())
+            .to_encoded()
+            .to_string();
         assert_eq!(totp::code_at(&rfc, 59).unwrap(), "287082");
     }
 }

@@ -30,6 +30,9 @@ pub struct AccessClaims {
     pub acct: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub staff: bool,
+    /// Session (refresh-token family) this token belongs to; logout revokes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -107,6 +110,7 @@ impl AccessClaims {
             role: org.map(|(_, r)| r.to_owned()),
             acct: Some("brand".into()),
             staff: false,
+            sid: None,
         }
     }
 }

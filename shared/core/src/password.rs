@@ -10,24 +10,161 @@ pub const MAX_LEN: usize = 128;
 /// A password whose core (letters with leading/trailing digits and symbols
 /// removed, leetspeak undone) is one of these is refused.
 const COMMON: &[&str] = &[
-    "password", "passw0rd", "qwerty", "qwertyuiop", "asdfgh", "asdfghjkl", "zxcvbnm", "letmein", "welcome", "admin",
-    "administrator", "login", "master", "dragon", "monkey", "football", "baseball", "basketball", "soccer", "hockey",
-    "iloveyou", "princess", "sunshine", "shadow", "superman", "batman", "trustno", "starwars", "whatever", "freedom",
-    "hello", "charlie", "donald", "michael", "jennifer", "jordan", "hunter", "ranger", "buster", "thomas", "tigger",
-    "robert", "soccer", "harley", "andrew", "daniel", "jessica", "pepper", "ginger", "summer", "winter", "spring",
-    "autumn", "secret", "changeme", "default", "guest", "root", "toor", "test", "tester", "testing", "pass", "access",
-    "computer", "internet", "google", "facebook", "instagram", "tiktok", "linkedin", "youtube", "pinterest", "twitter",
-    "nexus", "brand", "creator", "marketing", "influencer", "company", "business", "money", "lovely", "loveme",
-    "flower", "cookie", "chocolate", "banana", "orange", "apple", "cheese", "coffee", "matrix", "killer", "ninja",
-    "mustang", "ferrari", "corvette", "mercedes", "london", "paris", "berlin", "newyork", "america", "canada",
-    "abc", "abcd", "abcdef", "abcdefg", "abcdefgh", "abcdefghij", "azerty", "qazwsx", "zaq", "1q2w3e", "1qaz2wsx",
-    "passwordpassword", "p@ssword", "mypassword", "yourpassword", "newpassword", "oldpassword", "temp", "temppass",
-    "monday", "friday", "sunday", "january", "december", "blink", "liverpool", "chelsea", "arsenal", "barcelona",
-    "pokemon", "naruto", "minecraft", "fortnite", "starbucks", "samsung", "iphone", "android", "windows", "linux",
+    "password",
+    "passw0rd",
+    "qwerty",
+    "qwertyuiop",
+    "asdfgh",
+    "asdfghjkl",
+    "zxcvbnm",
+    "letmein",
+    "welcome",
+    "admin",
+    "administrator",
+    "login",
+    "master",
+    "dragon",
+    "monkey",
+    "football",
+    "baseball",
+    "basketball",
+    "soccer",
+    "hockey",
+    "iloveyou",
+    "princess",
+    "sunshine",
+    "shadow",
+    "superman",
+    "batman",
+    "trustno",
+    "starwars",
+    "whatever",
+    "freedom",
+    "hello",
+    "charlie",
+    "donald",
+    "michael",
+    "jennifer",
+    "jordan",
+    "hunter",
+    "ranger",
+    "buster",
+    "thomas",
+    "tigger",
+    "robert",
+    "soccer",
+    "harley",
+    "andrew",
+    "daniel",
+    "jessica",
+    "pepper",
+    "ginger",
+    "summer",
+    "winter",
+    "spring",
+    "autumn",
+    "secret",
+    "changeme",
+    "default",
+    "guest",
+    "root",
+    "toor",
+    "test",
+    "tester",
+    "testing",
+    "pass",
+    "access",
+    "computer",
+    "internet",
+    "google",
+    "facebook",
+    "instagram",
+    "tiktok",
+    "linkedin",
+    "youtube",
+    "pinterest",
+    "twitter",
+    "nexus",
+    "brand",
+    "creator",
+    "marketing",
+    "influencer",
+    "company",
+    "business",
+    "money",
+    "lovely",
+    "loveme",
+    "flower",
+    "cookie",
+    "chocolate",
+    "banana",
+    "orange",
+    "apple",
+    "cheese",
+    "coffee",
+    "matrix",
+    "killer",
+    "ninja",
+    "mustang",
+    "ferrari",
+    "corvette",
+    "mercedes",
+    "london",
+    "paris",
+    "berlin",
+    "newyork",
+    "america",
+    "canada",
+    "abc",
+    "abcd",
+    "abcdef",
+    "abcdefg",
+    "abcdefgh",
+    "abcdefghij",
+    "azerty",
+    "qazwsx",
+    "zaq",
+    "1q2w3e",
+    "1qaz2wsx",
+    "passwordpassword",
+    "p@ssword",
+    "mypassword",
+    "yourpassword",
+    "newpassword",
+    "oldpassword",
+    "temp",
+    "temppass",
+    "monday",
+    "friday",
+    "sunday",
+    "january",
+    "december",
+    "blink",
+    "liverpool",
+    "chelsea",
+    "arsenal",
+    "barcelona",
+    "pokemon",
+    "naruto",
+    "minecraft",
+    "fortnite",
+    "starbucks",
+    "samsung",
+    "iphone",
+    "android",
+    "windows",
+    "linux",
 ];
 
 /// Keyboard rows and alphabets, for sequence detection.
-const SEQUENCES: &[&str] = &["abcdefghijklmnopqrstuvwxyz", "01234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm", "1qaz2wsx3edc4rfv"];
+const SEQUENCES: &[&str] = &[
+    "abcdefghijklmnopqrstuvwxyz",
+    "01234567890",
+    "qwertyuiop",
+    "asdfghjkl",
+    "zxcvbnm",
+    "1qaz2wsx3edc4rfv",
+];
 
 fn unleet(c: char) -> char {
     match c {
@@ -47,10 +184,18 @@ pub fn check(password: &str, email: &str, name: &str) -> Result<(), FieldError> 
     let weak = |detail: String| Err(FieldError::new("/password", "weak_password", detail));
     let len = password.chars().count();
     if len < MIN_LEN {
-        return Err(FieldError::new("/password", "too_short", format!("password must be at least {MIN_LEN} characters")));
+        return Err(FieldError::new(
+            "/password",
+            "too_short",
+            format!("password must be at least {MIN_LEN} characters"),
+        ));
     }
     if len > MAX_LEN {
-        return Err(FieldError::new("/password", "too_long", format!("password must be at most {MAX_LEN} characters")));
+        return Err(FieldError::new(
+            "/password",
+            "too_long",
+            format!("password must be at most {MAX_LEN} characters"),
+        ));
     }
     let lower = password.to_lowercase();
     let distinct: std::collections::HashSet<char> = lower.chars().collect();
@@ -76,10 +221,23 @@ pub fn check(password: &str, email: &str, name: &str) -> Result<(), FieldError> 
         return weak("password is mostly a keyboard or alphabet sequence".into());
     }
     // Core word: strip digits/symbols at both ends, then undo leetspeak inside.
-    let core: String = lower.trim_matches(|c: char| !c.is_alphabetic()).chars().map(unleet).filter(|c| c.is_alphanumeric()).collect();
-    let base: String = lower.chars().map(unleet).filter(|c| c.is_alphabetic()).collect();
+    let core: String = lower
+        .trim_matches(|c: char| !c.is_alphabetic())
+        .chars()
+        .map(unleet)
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    let base: String = lower
+        .chars()
+        .map(unleet)
+        .filter(|c| c.is_alphabetic())
+        .collect();
     for candidate in [core.as_str(), base.as_str()] {
-        if COMMON.contains(&candidate) || COMMON.iter().any(|w| w.len() >= 4 && candidate == format!("{w}{w}")) {
+        if COMMON.contains(&candidate)
+            || COMMON
+                .iter()
+                .any(|w| w.len() >= 4 && candidate == format!("{w}{w}"))
+        {
             return weak("password is a commonly used or breached password pattern".into());
         }
     }
@@ -87,7 +245,11 @@ pub fn check(password: &str, email: &str, name: &str) -> Result<(), FieldError> 
     if local.len() >= 3 && (lower.contains(&local) || base.contains(&local)) {
         return weak("password must not contain your e-mail address".into());
     }
-    for part in name.to_lowercase().split_whitespace().filter(|p| p.chars().count() >= 3) {
+    for part in name
+        .to_lowercase()
+        .split_whitespace()
+        .filter(|p| p.chars().count() >= 3)
+    {
         if lower.contains(part) && base.len() <= part.len() + 4 {
             return weak("password must not be based on your name".into());
         }
@@ -119,13 +281,24 @@ mod tests {
             assert_eq!(e.pointer, "/password");
             assert!(!e.detail.is_empty());
         }
-        assert_eq!(check(&"x".repeat(129), "a@b.co", "A").unwrap_err().code, "too_long");
+        assert_eq!(
+            check(&"x".repeat(129), "a@b.co", "A").unwrap_err().code,
+            "too_long"
+        );
     }
 
     #[test]
     fn accepts_long_unguessable_passwords() {
-        for pw in ["correct horse battery staple", "Tr0ub4dor&3-mango-glacier", "violet-kayak-47-orbit", "zQ8#nW2!pL5v"] {
-            assert!(check(pw, "jane.doe@example.com", "Jane Doe").is_ok(), "{pw}");
+        for pw in [
+            "correct horse battery staple",
+            "Tr0ub4dor&3-mango-glacier",
+            "violet-kayak-47-orbit",
+            "zQ8#nW2!pL5v",
+        ] {
+            assert!(
+                check(pw, "jane.doe@example.com", "Jane Doe").is_ok(),
+                "{pw}"
+            );
         }
     }
 }

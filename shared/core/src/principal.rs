@@ -176,6 +176,8 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// NEXUS platform staff.
     pub staff: bool,
+    /// The login session (refresh-token family) of a user's access token.
+    pub session: Option<String>,
 }
 
 impl Principal {
@@ -237,6 +239,7 @@ mod tests {
             role: Some(role),
             scopes: vec![],
             staff: false,
+            session: None,
         }
     }
 
@@ -265,7 +268,11 @@ mod tests {
     #[test]
     fn docs_show_the_matrix_in_force() {
         let doc = include_str!("../../../docs/permissions.md");
-        assert!(doc.contains(&matrix_markdown()), "docs/permissions.md is out of date; paste:\n{}", matrix_markdown());
+        assert!(
+            doc.contains(&matrix_markdown()),
+            "docs/permissions.md is out of date; paste:\n{}",
+            matrix_markdown()
+        );
     }
 
     #[test]
@@ -301,6 +308,7 @@ mod tests {
             role: None,
             scopes: vec!["campaigns:write".into()],
             staff: false,
+            session: None,
         };
         assert!(key
             .require(&org, Permission::CampaignsRead, "campaign")

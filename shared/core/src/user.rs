@@ -41,7 +41,9 @@ impl Email {
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
                     && !domain.contains("..")
-                    && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+                    && domain
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
                     && !local.contains(char::is_whitespace)
                     && !local.contains('@')
             });
@@ -126,27 +128,51 @@ pub struct Registration {
 }
 
 impl Registration {
-    pub fn parse(email: Option<String>, password: Option<String>, name: Option<String>, account_type: Option<String>) -> Result<Self> {
+    pub fn parse(
+        email: Option<String>,
+        password: Option<String>,
+        name: Option<String>,
+        account_type: Option<String>,
+    ) -> Result<Self> {
         let mut v = Validator::new();
         let email = v.parse("/email", email.as_deref(), "invalid_format", Email::parse);
         let name = v.text("/name", name, 1, 100);
         let account_type = match account_type.as_deref() {
             None => Some(AccountType::Brand),
             Some(t) => v.parse("/accountType", Some(t), "unknown_value", |t| {
-                one_of(t, &[("brand", AccountType::Brand), ("creator", AccountType::Creator)])
+                one_of(
+                    t,
+                    &[
+                        ("brand", AccountType::Brand),
+                        ("creator", AccountType::Creator),
+                    ],
+                )
             }),
         };
         match &password {
-            None => v.push(FieldError::new("/password", "required", "password is required")),
+            None => v.push(FieldError::new(
+                "/password",
+                "required",
+                "password is required",
+            )),
             Some(p) => {
-                if let Err(e) = crate::password::check(p, email.as_ref().map(Email::as_str).unwrap_or(""), name.as_deref().unwrap_or("")) {
+                if let Err(e) = crate::password::check(
+                    p,
+                    email.as_ref().map(Email::as_str).unwrap_or(""),
+                    name.as_deref().unwrap_or(""),
+                ) {
                     v.push(e);
                 }
             }
         }
         v.finish()?;
         match (email, name, account_type, password) {
-            (Some(email), Some(name), Some(account_type), Some(password)) => Ok(Self { email, name, account_type, password }),
+            (Some(email), Some(name), Some(account_type), Some(password)) => Ok(Self {
+                email,
+                name,
+                account_type,
+                password,
+            }),
             _ => Err(crate::Error::internal("validator passed without values")),
         }
     }
@@ -158,20 +184,36 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_and_checked() {
-        assert_eq!(Email::parse("  Jane.Doe@Example.COM ").unwrap().as_str(), "jane.doe@example.com");
-        for bad in ["", "jane", "jane@", "@x.io", "a@b", "a@.b.c", "a b@c.io", "a@b..io", "a@b.io."] {
+        assert_eq!(
+            Email::parse("  Jane.Doe@Example.COM ").unwrap().as_str(),
+            "jane.doe@example.com"
+        );
+        for bad in [
+            "", "jane", "jane@", "@x.io", "a@b", "a@.b.c", "a b@c.io", "a@b..io", "a@b.io.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn registration_reports_every_field() {
-        let Err(crate::Error::Validation(errs)) = Registration::parse(Some("nope".into()), Some("password1".into()), None, Some("robot".into())) else {
+        let Err(crate::Error::Validation(errs)) = Registration::parse(
+            Some("nope".into()),
+            Some("password1".into()),
+            None,
+            Some("robot".into()),
+        ) else {
             panic!()
         };
         let pointers: Vec<_> = errs.iter().map(|e| e.pointer.as_str()).collect();
         assert_eq!(pointers, ["/email", "/name", "/accountType", "/password"]);
-        let ok = Registration::parse(Some("A@B.io".into()), Some("violet-kayak-47-orbit".into()), Some("Ann".into()), None).unwrap();
+        let ok = Registration::parse(
+            Some("A@B.io".into()),
+            Some("violet-kayak-47-orbit".into()),
+            Some("Ann".into()),
+            None,
+        )
+        .unwrap();
         assert_eq!(ok.account_type, AccountType::Brand);
     }
 }

@@ -15,6 +15,7 @@ pub mod claims {
     /// Space-separated API-key scopes.
     pub const SCOPES: &str = "scopes";
     pub const STAFF: &str = "staff";
+    pub const SESSION_ID: &str = "sessionId";
     /// Why an anonymous caller has no principal (`missing`, `expired`, `invalid`, …).
     pub const AUTH_ERROR: &str = "authError";
 }
@@ -87,6 +88,7 @@ pub fn principal(req: &Request) -> Result<Principal, Error> {
         staff: c
             .get(claims::STAFF)
             .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
+        session: text(claims::SESSION_ID).map(str::to_owned),
     })
 }
 
