@@ -6,6 +6,8 @@
 //! previous version stays valid for verification until tokens signed with it
 //! have expired. The `kid` is derived from the public key.
 
+pub use aws_sdk_secretsmanager;
+
 pub mod authenticate;
 pub mod keys;
 pub mod secrets;

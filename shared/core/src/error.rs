@@ -56,6 +56,9 @@ pub enum Error {
     /// Authenticated, but not allowed.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The account's e-mail address is not verified yet.
+    #[error("verify your e-mail address first: open the link we sent when you registered")]
+    EmailNotVerified,
     /// The resource does not exist *for this caller* (other tenants' resources
     /// are reported the same way, so existence is not leaked).
     #[error("{resource} not found")]
@@ -126,7 +129,7 @@ impl Error {
             Error::Validation(_) | Error::MalformedRequest(_) => 400,
             Error::Unauthenticated(_) => 401,
             Error::LimitReached { .. } => 402,
-            Error::Forbidden(_) => 403,
+            Error::Forbidden(_) | Error::EmailNotVerified => 403,
             Error::NotFound { .. } | Error::RouteNotFound { .. } => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::Conflict { .. } | Error::IdempotencyInProgress => 409,
@@ -148,6 +151,7 @@ impl Error {
             Error::PayloadTooLarge { .. } => "payload-too-large",
             Error::Unauthenticated(_) => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
+            Error::EmailNotVerified => "email-not-verified",
             Error::NotFound { .. } => "not-found",
             Error::RouteNotFound { .. } => "route-not-found",
             Error::MethodNotAllowed { .. } => "method-not-allowed",
@@ -169,6 +173,7 @@ impl Error {
             Error::PayloadTooLarge { .. } => "Payload too large",
             Error::Unauthenticated(_) => "Authentication required",
             Error::Forbidden(_) => "Not allowed",
+            Error::EmailNotVerified => "E-mail address not verified",
             Error::NotFound { .. } => "Not found",
             Error::RouteNotFound { .. } => "No such route",
             Error::MethodNotAllowed { .. } => "Method not allowed",
@@ -202,7 +207,9 @@ impl Error {
             | Error::UnsupportedMediaType { .. }
             | Error::PayloadTooLarge { .. }
             | Error::IdempotencyKeyReused => "Invalid",
-            Error::Unauthenticated(_) | Error::Forbidden(_) => "Forbidden",
+            Error::Unauthenticated(_) | Error::Forbidden(_) | Error::EmailNotVerified => {
+                "Forbidden"
+            }
             Error::NotFound { .. }
             | Error::RouteNotFound { .. }
             | Error::MethodNotAllowed { .. } => "NotFound",
@@ -321,6 +328,7 @@ mod tests {
             Error::PayloadTooLarge { limit_bytes: 10 },
             Error::Unauthenticated("x".into()),
             Error::Forbidden("x".into()),
+            Error::EmailNotVerified,
             Error::NotFound {
                 resource: "organization",
             },

@@ -128,3 +128,14 @@ pub fn limit_param(req: &Request) -> Result<u32, Error> {
             }),
     }
 }
+
+/// The caller's IP address and user agent, as API Gateway saw them.
+pub fn client(req: &Request) -> (String, String) {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.http.source_ip.clone().unwrap_or_default(),
+            ctx.http.user_agent.clone().unwrap_or_default(),
+        ),
+        _ => (String::new(), String::new()),
+    }
+}

@@ -6,8 +6,10 @@
 //! against local endpoints (DynamoDB Local, the embedded S3 server) and
 //! replaces only the event bus with its in-process one.
 
+pub mod cipher;
 pub mod config;
 pub mod events;
+pub mod mail;
 pub mod media;
 
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use nexus_core::time::{Clock, SystemClock};
 use nexus_store::Store;
 
 pub use aws_config::{BehaviorVersion, SdkConfig};
+pub use {aws_config, aws_sdk_kms, aws_sdk_sesv2};
 pub use config::Config;
 pub use events::{EventBridgeBus, EventBus, OutboxEvent, PublishFailure};
 pub use media::{MediaStore, PresignedRequest, S3Media};

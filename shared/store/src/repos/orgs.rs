@@ -76,3 +76,63 @@ pub async fn list_for_user(
         .cursor(cursor);
     store.query(q).await
 }
+
+/// An agency's access to a client brand, granted by the brand.
+///
+/// | item | PK | SK | GSI1PK | GSI1SK |
+/// |---|---|---|---|---|
+/// | grant | `T#<brandOrgId>` | `GRANT#<agencyOrgId>` | `AGENCY#<agencyOrgId>` | `CLIENT#<brandOrgId>` |
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgencyGrant {
+    #[schema(value_type = String)]
+    pub brand_org_id: OrgId,
+    #[schema(value_type = String)]
+    pub agency_org_id: OrgId,
+    pub agency_name: String,
+    /// The role agency members act with inside the brand.
+    pub role: nexus_core::principal::Role,
+    #[schema(value_type = String)]
+    pub granted_by: UserId,
+    #[schema(value_type = String, format = DateTime)]
+    pub granted_at: nexus_core::Timestamp,
+}
+
+impl Entity for AgencyGrant {
+    const KIND: &'static str = "GRANT";
+    fn key(&self) -> Key {
+        grant_key(&self.brand_org_id, &self.agency_org_id)
+    }
+    fn gsi1(&self) -> Option<Key> {
+        Some(Key::new(
+            format!("AGENCY#{}", self.agency_org_id),
+            format!("CLIENT#{}", self.brand_org_id),
+        ))
+    }
+}
+
+pub fn grant_key(brand: &OrgId, agency: &OrgId) -> Key {
+    Key::new(tenant_pk(brand), format!("GRANT#{agency}"))
+}
+
+/// The grants a brand gave (at most 100 agencies are considered).
+pub async fn grants_of(store: &Store, brand: &OrgId) -> Result<Vec<AgencyGrant>, Error> {
+    let q = Query::new(Index::Table, tenant_pk(brand), format!("{brand}/grants"))
+        .prefix("GRANT#")
+        .limit(100);
+    Ok(store.query(q).await?.items)
+}
+
+/// The role a user holds in `brand` through an agency they belong to.
+pub async fn role_via_agency(
+    store: &Store,
+    brand: &OrgId,
+    user: &UserId,
+) -> Result<Option<nexus_core::principal::Role>, Error> {
+    for g in grants_of(store, brand).await? {
+        if membership(store, &g.agency_org_id, user).await?.is_some() {
+            return Ok(Some(g.role));
+        }
+    }
+    Ok(None)
+}
