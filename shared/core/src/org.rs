@@ -36,6 +36,16 @@ pub struct Organization {
     pub updated_at: Timestamp,
     /// Optimistic-locking version, incremented on every change.
     pub version: u64,
+    /// Seats in use (kept in step with memberships, transactionally).
+    #[serde(default = "one")]
+    pub member_count: u64,
+    /// Owners (an organization always keeps at least one).
+    #[serde(default = "one")]
+    pub owner_count: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 /// A user's membership of an organization.
@@ -49,6 +59,11 @@ pub struct Membership {
     pub org_kind: OrgKind,
     #[schema(value_type = String, format = DateTime)]
     pub joined_at: Timestamp,
+    /// The member's e-mail and name when they joined (for member lists).
+    #[serde(default)]
+    pub user_email: String,
+    #[serde(default)]
+    pub user_name: String,
 }
 
 /// A validated request to create an organization.
@@ -84,6 +99,17 @@ pub struct OrgCreated {
 
 /// Create an organization: the creator becomes its owner; new orgs start on Free.
 pub fn create(input: NewOrganization, creator: UserId, now: Timestamp) -> OrgCreated {
+    create_for(input, creator, String::new(), String::new(), now)
+}
+
+/// [`create`], recording the creator's e-mail and name on the membership.
+pub fn create_for(
+    input: NewOrganization,
+    creator: UserId,
+    email: String,
+    name: String,
+    now: Timestamp,
+) -> OrgCreated {
     let org = Organization {
         id: OrgId::new(),
         name: input.name,
@@ -93,6 +119,8 @@ pub fn create(input: NewOrganization, creator: UserId, now: Timestamp) -> OrgCre
         created_at: now,
         updated_at: now,
         version: 1,
+        member_count: 1,
+        owner_count: 1,
     };
     let owner = Membership {
         org_id: org.id.clone(),
@@ -101,6 +129,8 @@ pub fn create(input: NewOrganization, creator: UserId, now: Timestamp) -> OrgCre
         org_name: org.name.clone(),
         org_kind: org.kind,
         joined_at: now,
+        user_email: email,
+        user_name: name,
     };
     let event = DomainEvent::new(
         "orgs",
@@ -111,6 +141,75 @@ pub fn create(input: NewOrganization, creator: UserId, now: Timestamp) -> OrgCre
         serde_json::json!({ "orgId": org.id, "name": org.name, "kind": org.kind, "plan": org.plan }),
     );
     OrgCreated { org, owner, event }
+}
+
+/// Roles that can be given by invitation or grant (ownership only moves by transfer).
+pub const GRANTABLE_ROLES: [(&str, Role); 4] = [
+    ("admin", Role::Admin),
+    ("manager", Role::Manager),
+    ("analyst", Role::Analyst),
+    ("viewer", Role::Viewer),
+];
+
+/// Parse a role given to someone else (never `owner` or `staff`).
+pub fn parse_grantable_role(pointer: &str, role: Option<&str>) -> Result<Role> {
+    let mut v = Validator::new();
+    let r = v.parse(pointer, role, "unknown_value", |r| {
+        one_of(r, &GRANTABLE_ROLES)
+    });
+    v.finish()?;
+    r.ok_or_else(|| crate::Error::internal("validator passed without a role"))
+}
+
+/// May `actor` (with `actor_role`) change `target`'s role from `from` to `to`?
+/// Owners may do anything (including making another owner); admins manage
+/// non-owners only and can't create owners.
+pub fn check_role_change(actor_role: Role, from: Role, to: Role) -> Result<()> {
+    let forbidden = |d: &str| Err(crate::Error::Forbidden(d.into()));
+    match actor_role {
+        Role::Owner => Ok(()),
+        Role::Admin if from == Role::Owner => forbidden("only an owner can change an owner's role"),
+        Role::Admin if to == Role::Owner => forbidden("only an owner can transfer ownership"),
+        Role::Admin => Ok(()),
+        _ => forbidden("your role does not allow managing members"),
+    }
+}
+
+/// API-key scope groups and levels (`campaigns:read`, `org:write`, …).
+pub const SCOPE_GROUPS: [&str; 5] = ["org", "campaigns", "content", "analytics", "billing"];
+
+/// Parse and de-duplicate API-key scopes.
+pub fn parse_scopes(scopes: Option<Vec<String>>) -> Result<Vec<String>> {
+    let mut v = Validator::new();
+    let scopes = scopes.unwrap_or_default();
+    if scopes.is_empty() {
+        v.error(
+            "/scopes",
+            "required",
+            "give at least one scope, e.g. campaigns:read",
+        );
+    }
+    let mut out = vec![];
+    for (i, s) in scopes.iter().enumerate() {
+        match s.split_once(':') {
+            Some((g, l)) if SCOPE_GROUPS.contains(&g) && (l == "read" || l == "write") => {
+                if !out.contains(s) {
+                    out.push(s.clone());
+                }
+            }
+            _ => v.error(
+                &format!("/scopes/{i}"),
+                "unknown_value",
+                format!(
+                    "'{}' is not a scope; use <group>:read or <group>:write with group one of {}",
+                    s.chars().take(40).collect::<String>(),
+                    SCOPE_GROUPS.join(", ")
+                ),
+            ),
+        }
+    }
+    v.finish()?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -127,6 +226,58 @@ mod tests {
         assert_eq!(errs[0].pointer, "/name");
         assert_eq!(errs[1].pointer, "/kind");
         assert!(errs[1].detail.contains("brand, agency"));
+    }
+
+    #[test]
+    fn role_changes_follow_the_owner_admin_rules() {
+        use Role::*;
+        assert!(check_role_change(Owner, Admin, Owner).is_ok());
+        assert!(check_role_change(Owner, Owner, Viewer).is_ok());
+        assert!(check_role_change(Admin, Viewer, Manager).is_ok());
+        assert_eq!(
+            check_role_change(Admin, Owner, Viewer)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert_eq!(
+            check_role_change(Admin, Viewer, Owner)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert_eq!(
+            check_role_change(Manager, Viewer, Analyst)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert!(parse_grantable_role("/role", Some("owner")).is_err());
+        assert_eq!(
+            parse_grantable_role("/role", Some("viewer")).unwrap(),
+            Viewer
+        );
+    }
+
+    #[test]
+    fn scopes_are_group_and_level() {
+        assert_eq!(
+            parse_scopes(Some(vec![
+                "campaigns:read".into(),
+                "campaigns:read".into(),
+                "org:write".into()
+            ]))
+            .unwrap(),
+            ["campaigns:read", "org:write"]
+        );
+        let Err(Error::Validation(e)) =
+            parse_scopes(Some(vec!["campaigns:admin".into(), "x".into()]))
+        else {
+            panic!()
+        };
+        assert_eq!(e[0].pointer, "/scopes/0");
+        assert_eq!(e.len(), 2);
+        assert!(parse_scopes(None).is_err());
     }
 
     #[test]

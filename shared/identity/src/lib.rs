@@ -10,6 +10,7 @@ pub mod account;
 pub mod login;
 pub mod mfa;
 pub mod scope;
+pub mod tenancy;
 pub mod tokens;
 
 use nexus_auth::KeyRing;

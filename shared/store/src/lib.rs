@@ -6,6 +6,8 @@
 //! `TransactWriteItems`; listings page with opaque, tenant-bound cursors.
 //! Access patterns are documented in this crate's README.md.
 
+pub use aws_sdk_dynamodb;
+
 pub mod entity;
 pub mod error;
 pub mod idempotency;

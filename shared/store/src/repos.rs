@@ -1,5 +1,6 @@
 //! Typed repositories, one module per aggregate.
 
+pub mod apikeys;
 pub mod audit;
 pub mod orgs;
 pub mod sessions;

@@ -57,6 +57,14 @@ pub enum Write {
         values: Vec<(String, AttributeValue)>,
         label: String,
     },
+    /// Delete when a condition holds.
+    DeleteIf {
+        key: Key,
+        condition: String,
+        names: Vec<(String, String)>,
+        values: Vec<(String, AttributeValue)>,
+        label: String,
+    },
     /// Assert a condition on an item without writing it.
     Check {
         key: Key,
@@ -99,6 +107,7 @@ impl Write {
             | Write::Delete { label, .. }
             | Write::RequireExists { label, .. }
             | Write::Update { label, .. }
+            | Write::DeleteIf { label, .. }
             | Write::Check { label, .. } => label.clone(),
             Write::Put { .. } => "item".into(),
             Write::Unique { kind, .. } | Write::ReleaseUnique { kind, .. } => {
@@ -277,6 +286,27 @@ impl Tx {
                     }
                     TransactWriteItem::builder()
                         .update(u.build().map_err(build_err)?)
+                        .build()
+                }
+                Write::DeleteIf {
+                    key,
+                    condition,
+                    names,
+                    values,
+                    ..
+                } => {
+                    let mut d = Delete::builder()
+                        .table_name(table)
+                        .set_key(Some(key.to_item()))
+                        .condition_expression(condition);
+                    if !names.is_empty() {
+                        d = d.set_expression_attribute_names(Some(names.into_iter().collect()));
+                    }
+                    if !values.is_empty() {
+                        d = d.set_expression_attribute_values(Some(values.into_iter().collect()));
+                    }
+                    TransactWriteItem::builder()
+                        .delete(d.build().map_err(build_err)?)
                         .build()
                 }
                 Write::Check {

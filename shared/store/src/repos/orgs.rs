@@ -136,3 +136,225 @@ pub async fn role_via_agency(
     }
     Ok(None)
 }
+
+/// Members of an organization, in user-id order.
+pub async fn list_members(
+    store: &Store,
+    org: &OrgId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<Membership>, Error> {
+    let q = Query::new(Index::Table, tenant_pk(org), format!("{org}/members"))
+        .prefix("MEMBER#")
+        .limit(limit)
+        .cursor(cursor);
+    store.query(q).await
+}
+
+fn n(v: u64) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::N(v.to_string())
+}
+
+/// Add a member, taking a seat: the seat count and the membership change
+/// together, and the count can't pass `max_seats` even under concurrency.
+pub async fn add_member(
+    store: &Store,
+    m: &Membership,
+    max_seats: Option<u64>,
+    extra: Tx,
+) -> Result<(), Error> {
+    let owner = u64::from(m.role == nexus_core::principal::Role::Owner);
+    let (condition, mut values) = match max_seats {
+        Some(max) => (
+            "attribute_exists(#pk) AND memberCount < :max".to_string(),
+            vec![(":max".to_string(), n(max))],
+        ),
+        None => ("attribute_exists(#pk)".to_string(), vec![]),
+    };
+    values.push((":one".into(), n(1)));
+    values.push((":owner".into(), n(owner)));
+    let tx = extra
+        .write(Write::Update {
+            key: org_key(&m.org_id),
+            update: "ADD memberCount :one, ownerCount :owner".into(),
+            condition: Some(condition),
+            names: vec![("#pk".into(), crate::attr::PK.into())],
+            values,
+            label: "seats".into(),
+        })
+        .write(Write::create(m)?);
+    match store.commit(tx).await {
+        Err(crate::StoreError::ConditionFailed { label }) if label == "member" => Err(
+            Error::conflict("already-member", "this user is already a member"),
+        ),
+        Err(crate::StoreError::ConditionFailed { label }) if label == "seats" => {
+            Err(Error::conflict("seats-changed", "no seat left"))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Change a member's role (`from` must still be current). An organization
+/// always keeps at least one owner.
+pub async fn change_role(
+    store: &Store,
+    m: &Membership,
+    to: nexus_core::principal::Role,
+    extra: Tx,
+) -> Result<Membership, Error> {
+    use nexus_core::principal::Role;
+    let mut next = m.clone();
+    next.role = to;
+    let delta: i64 = i64::from(to == Role::Owner) - i64::from(m.role == Role::Owner);
+    let mut tx = extra.write(Write::Update {
+        key: member_key(&m.org_id, &m.user_id),
+        update: "SET #role = :to".into(),
+        condition: Some("#role = :from".into()),
+        names: vec![("#role".into(), "role".into())],
+        values: vec![
+            (
+                ":to".into(),
+                aws_sdk_dynamodb::types::AttributeValue::S(to.as_str().into()),
+            ),
+            (
+                ":from".into(),
+                aws_sdk_dynamodb::types::AttributeValue::S(m.role.as_str().into()),
+            ),
+        ],
+        label: "member".into(),
+    });
+    if delta != 0 {
+        tx = tx.write(owner_delta(&m.org_id, delta));
+    }
+    commit_membership_change(store, tx).await?;
+    Ok(next)
+}
+
+fn owner_delta(org: &OrgId, delta: i64) -> Write {
+    let (condition, values) = if delta < 0 {
+        (
+            Some("ownerCount > :one".to_string()),
+            vec![
+                (
+                    ":d".to_string(),
+                    aws_sdk_dynamodb::types::AttributeValue::N(delta.to_string()),
+                ),
+                (":one".to_string(), n(1)),
+            ],
+        )
+    } else {
+        (
+            None,
+            vec![(
+                ":d".to_string(),
+                aws_sdk_dynamodb::types::AttributeValue::N(delta.to_string()),
+            )],
+        )
+    };
+    Write::Update {
+        key: org_key(org),
+        update: "ADD ownerCount :d".into(),
+        condition,
+        names: vec![],
+        values,
+        label: "owners".into(),
+    }
+}
+
+async fn commit_membership_change(store: &Store, tx: Tx) -> Result<(), Error> {
+    match store.commit(tx).await {
+        Err(crate::StoreError::ConditionFailed { label }) if label == "owners" => {
+            Err(Error::conflict(
+                "last-owner",
+                "an organization needs at least one owner; make someone else owner first",
+            ))
+        }
+        Err(crate::StoreError::ConditionFailed { label }) if label == "member" => {
+            Err(Error::conflict(
+                "member-changed",
+                "the membership changed meanwhile; reload and retry",
+            ))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Remove a member, freeing the seat (never the last owner).
+pub async fn remove_member(store: &Store, m: &Membership, extra: Tx) -> Result<(), Error> {
+    let mut tx = extra
+        .write(Write::DeleteIf {
+            key: member_key(&m.org_id, &m.user_id),
+            condition: "#role = :from".into(),
+            names: vec![("#role".into(), "role".into())],
+            values: vec![(
+                ":from".into(),
+                aws_sdk_dynamodb::types::AttributeValue::S(m.role.as_str().into()),
+            )],
+            label: "member".into(),
+        })
+        .write(Write::Update {
+            key: org_key(&m.org_id),
+            update: "ADD memberCount :minus".into(),
+            condition: None,
+            names: vec![],
+            values: vec![(
+                ":minus".into(),
+                aws_sdk_dynamodb::types::AttributeValue::N("-1".into()),
+            )],
+            label: "seats".into(),
+        });
+    if m.role == nexus_core::principal::Role::Owner {
+        tx = tx.write(owner_delta(&m.org_id, -1));
+    }
+    commit_membership_change(store, tx).await
+}
+
+/// A pending invitation (one per e-mail per organization; re-inviting replaces it).
+///
+/// | item | PK | SK |
+/// |---|---|---|
+/// | invitation | `T#<orgId>` | `INVITE#<email>` (TTL) |
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    pub org_id: OrgId,
+    pub email: String,
+    pub role: nexus_core::principal::Role,
+    pub invited_by: UserId,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: nexus_core::Timestamp,
+    /// Epoch seconds.
+    pub expires_at: i64,
+}
+
+impl Entity for Invitation {
+    const KIND: &'static str = "INVITE";
+    fn key(&self) -> Key {
+        invitation_key(&self.org_id, &self.email)
+    }
+    fn expires_at(&self) -> Option<i64> {
+        Some(self.expires_at)
+    }
+}
+
+pub fn invitation_key(org: &OrgId, email: &str) -> Key {
+    Key::new(tenant_pk(org), format!("INVITE#{email}"))
+}
+
+/// Pending, unexpired invitations of an organization.
+pub async fn pending_invitations(
+    store: &Store,
+    org: &OrgId,
+    now: nexus_core::Timestamp,
+) -> Result<Vec<Invitation>, Error> {
+    let q = Query::new(Index::Table, tenant_pk(org), format!("{org}/invites"))
+        .prefix("INVITE#")
+        .limit(100);
+    Ok(store
+        .query::<Invitation>(q)
+        .await?
+        .items
+        .into_iter()
+        .filter(|i| i.expires_at > now.as_second())
+        .collect())
+}
