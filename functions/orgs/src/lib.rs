@@ -1,8 +1,9 @@
-//! `/v1/orgs`: organizations (brands and agencies), the tenants of NEXUS.
+//! `/v1/orgs/**`: organizations (brands and agencies, the tenants of NEXUS),
+//! their members, invitations, agency grants, API keys and audit log.
 
 use lambda_http::{Body, Request, Response};
-use nexus_core::ids::OrgId;
-use nexus_core::org::{self, Membership, NewOrganization, OrgKind, Organization};
+use nexus_core::ids::{ApiKeyId, OrgId, UserId};
+use nexus_core::org::{Membership, NewOrganization, OrgKind, Organization};
 use nexus_core::principal::Permission;
 use nexus_core::{Error, Problem};
 use nexus_http::idempotency::idempotent;
@@ -10,11 +11,14 @@ use nexus_http::{
     json_body, limit_param, path_param, principal, query_param, route_key, serve, ApiResponse,
     ListEnvelope,
 };
-use nexus_store::repos::orgs;
+use nexus_identity::tenancy::{self, CreatedKey, InvitationSent};
+use nexus_store::repos::apikeys::ApiKey;
+use nexus_store::repos::audit::AuditEntry;
+use nexus_store::repos::orgs::{self, AgencyGrant};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
-pub type State = nexus_ports::Platform;
+pub type State = nexus_identity::State;
 
 /// Body of `POST /v1/orgs`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -28,12 +32,51 @@ pub struct CreateOrg {
     pub kind: Option<String>,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InviteBody {
+    pub email: Option<String>,
+    /// `admin`, `manager`, `analyst` or `viewer`.
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RoleBody {
+    /// `owner` (owners only), `admin`, `manager`, `analyst` or `viewer`.
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ApiKeyBody {
+    pub name: Option<String>,
+    /// `<group>:read|write` with group `org`, `campaigns`, `content`, `analytics`, `billing`.
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantBody {
+    pub agency_org_id: Option<String>,
+    /// The role the agency's members act with in this brand.
+    pub role: Option<String>,
+}
+
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     serve(req, |req| async move {
         match route_key(&req).as_str() {
             "POST /v1/orgs" => create_org(state, &req).await,
             "GET /v1/orgs" => list_orgs(state, &req).await,
             "GET /v1/orgs/{orgId}" => get_org(state, &req).await,
+            "POST /v1/orgs/{orgId}/invitations" => invite(state, &req).await,
+            "GET /v1/orgs/{orgId}/members" => list_members(state, &req).await,
+            "PATCH /v1/orgs/{orgId}/members/{userId}" => change_role(state, &req).await,
+            "DELETE /v1/orgs/{orgId}/members/{userId}" => remove_member(state, &req).await,
+            "POST /v1/orgs/{orgId}/api-keys" => create_key(state, &req).await,
+            "GET /v1/orgs/{orgId}/api-keys" => list_keys(state, &req).await,
+            "GET /v1/orgs/{orgId}/api-keys/{keyId}" => get_key(state, &req).await,
+            "DELETE /v1/orgs/{orgId}/api-keys/{keyId}" => revoke_key(state, &req).await,
+            "POST /v1/orgs/{orgId}/agency-grants" => grant(state, &req).await,
+            "GET /v1/orgs/{orgId}/agency-grants" => list_grants(state, &req).await,
+            "GET /v1/orgs/{orgId}/audit-log" => audit_log(state, &req).await,
             _ => Err(Error::RouteNotFound {
                 method: req.method().to_string(),
                 path: req.uri().path().into(),
@@ -41,6 +84,10 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
         }
     })
     .await
+}
+
+fn org_id(req: &Request) -> Result<OrgId, Error> {
+    path_param(req, "orgId", "organization")
 }
 
 /// Create an organization; the caller becomes its owner. New organizations start on the Free plan.
@@ -57,14 +104,13 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
     ))]
 async fn create_org(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
-    let user = caller.user_id()?;
+    caller.user_id()?;
     let body: CreateOrg = json_body(req)?;
     let input = NewOrganization::parse(body.name, body.kind)?;
-    let now = state.clock.now();
-    idempotent(&state.store, &caller.id, req, now, || async {
-        let created = org::create(input, user, now);
-        orgs::create(&state.store, &created).await?;
-        ApiResponse::created(&created.org, format!("/v1/orgs/{}", created.org.id))
+    let now = state.platform.clock.now();
+    idempotent(&state.platform.store, &caller.id, req, now, || async {
+        let org = tenancy::create_org(&state.deps(), &caller, input).await?;
+        ApiResponse::created(&org, format!("/v1/orgs/{}", org.id))
     })
     .await
 }
@@ -84,7 +130,7 @@ async fn create_org(state: &State, req: &Request) -> Result<ApiResponse, Error> 
 async fn list_orgs(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let user = principal(req)?.user_id()?;
     let page = orgs::list_for_user(
-        &state.store,
+        &state.platform.store,
         &user,
         limit_param(req)?,
         query_param(req, "cursor"),
@@ -103,14 +149,13 @@ async fn list_orgs(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     responses(
         (status = 200, description = "The organization", body = Organization),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role does not allow reading it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_org(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
-    let org_id: OrgId = path_param(req, "orgId", "organization")?;
+    let org_id = org_id(req)?;
     caller.require(&org_id, Permission::OrgRead, "organization")?;
-    let org = orgs::get(&state.store, &org_id)
+    let org = orgs::get(&state.platform.store, &org_id)
         .await?
         .ok_or(Error::NotFound {
             resource: "organization",
@@ -118,10 +163,229 @@ async fn get_org(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     ApiResponse::ok(&org)
 }
 
+/// Invite someone by e-mail (owner/admin). Seats in use plus pending invitations can't exceed the plan.
+#[utoipa::path(post, path = "/v1/orgs/{orgId}/invitations", tag = "members", operation_id = "invite_member", request_body = InviteBody,
+    params(("orgId" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Invitation e-mailed", body = InvitationSent),
+        (status = 400, description = "Invalid e-mail or role", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "`limit-reached`: no seat left on the plan", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role does not allow inviting", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn invite(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    caller.require(&org, Permission::MembersManage, "organization")?;
+    let b: InviteBody = json_body(req)?;
+    let sent = tenancy::invite(&state.deps(), &caller, &org, b.email, b.role).await?;
+    ApiResponse::created(&sent, format!("/v1/orgs/{org}/members"))
+}
+
+/// Members and their roles.
+#[utoipa::path(get, path = "/v1/orgs/{orgId}/members", tag = "members", operation_id = "list_members",
+    params(("orgId" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)), security(("bearer" = [])),
+    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<Membership>), (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json")))]
+async fn list_members(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    caller.require(&org, Permission::MembersRead, "organization")?;
+    let page = tenancy::list_members(
+        &state.deps(),
+        &caller,
+        &org,
+        limit_param(req)?,
+        query_param(req, "cursor"),
+    )
+    .await?;
+    ApiResponse::ok(&ListEnvelope {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// Change a member's role. Only owners touch owners; giving `owner` shares ownership (then the old owner can step down).
+#[utoipa::path(patch, path = "/v1/orgs/{orgId}/members/{userId}", tag = "members", operation_id = "change_member_role", request_body = RoleBody,
+    params(("orgId" = String, Path), ("userId" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated membership", body = Membership),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last-owner`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn change_role(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    caller.require(&org, Permission::MembersManage, "organization")?;
+    let user: UserId = path_param(req, "userId", "member")?;
+    let b: RoleBody = json_body(req)?;
+    ApiResponse::ok(&tenancy::change_role(&state.deps(), &caller, &org, &user, b.role).await?)
+}
+
+/// Remove a member, or leave (your own user id). The last owner can't leave.
+#[utoipa::path(delete, path = "/v1/orgs/{orgId}/members/{userId}", tag = "members", operation_id = "remove_member",
+    params(("orgId" = String, Path), ("userId" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last-owner`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn remove_member(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    caller.require(&org, Permission::OrgRead, "organization")?;
+    let user: UserId = path_param(req, "userId", "member")?;
+    tenancy::remove_member(&state.deps(), &caller, &org, &user).await?;
+    Ok(ApiResponse::no_content())
+}
+
+/// Create an API key (shown once). Needs a plan with API access.
+#[utoipa::path(post, path = "/v1/orgs/{orgId}/api-keys", tag = "api keys", operation_id = "create_api_key", request_body = ApiKeyBody,
+    params(("orgId" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The key, shown once", body = CreatedKey),
+        (status = 400, description = "Invalid name or scopes", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "`limit-reached`: the plan has no API access", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_key(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    caller.require(&org, Permission::ApiKeysManage, "organization")?;
+    let b: ApiKeyBody = json_body(req)?;
+    let created = tenancy::create_api_key(&state.deps(), &caller, &org, b.name, b.scopes).await?;
+    ApiResponse::created(&created, format!("/v1/orgs/{org}/api-keys/{}", created.id))
+}
+
+/// API keys (never the secrets).
+#[utoipa::path(get, path = "/v1/orgs/{orgId}/api-keys", tag = "api keys", operation_id = "list_api_keys",
+    params(("orgId" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)), security(("bearer" = [])),
+    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<ApiKey>)))]
+async fn list_keys(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    caller.require(&org, Permission::ApiKeysManage, "organization")?;
+    let page = tenancy::list_api_keys(
+        &state.deps(),
+        &caller,
+        &org,
+        limit_param(req)?,
+        query_param(req, "cursor"),
+    )
+    .await?;
+    ApiResponse::ok(&ListEnvelope {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// One API key, with its last use.
+#[utoipa::path(get, path = "/v1/orgs/{orgId}/api-keys/{keyId}", tag = "api keys", operation_id = "get_api_key",
+    params(("orgId" = String, Path), ("keyId" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The key", body = ApiKey), (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json")))]
+async fn get_key(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    caller.require(&org, Permission::ApiKeysManage, "organization")?;
+    let id: ApiKeyId = path_param(req, "keyId", "API key")?;
+    ApiResponse::ok(&tenancy::get_api_key(&state.deps(), &caller, &org, &id).await?)
+}
+
+/// Revoke an API key; it stops working at once.
+#[utoipa::path(delete, path = "/v1/orgs/{orgId}/api-keys/{keyId}", tag = "api keys", operation_id = "revoke_api_key",
+    params(("orgId" = String, Path), ("keyId" = String, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "Revoked"), (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json")))]
+async fn revoke_key(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    caller.require(&org, Permission::ApiKeysManage, "organization")?;
+    let id: ApiKeyId = path_param(req, "keyId", "API key")?;
+    tenancy::revoke_api_key(&state.deps(), &caller, &org, &id).await?;
+    Ok(ApiResponse::no_content())
+}
+
+/// Give an agency access to this brand (owner/admin); its members then act here with `role`.
+#[utoipa::path(post, path = "/v1/orgs/{orgId}/agency-grants", tag = "organizations", operation_id = "grant_agency", request_body = GrantBody,
+    params(("orgId" = String, Path)), security(("bearer" = [])),
+    responses((status = 201, description = "Granted", body = AgencyGrant), (status = 400, description = "Unknown agency or role", body = Problem, content_type = "application/problem+json")))]
+async fn grant(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    caller.require(&org, Permission::OrgUpdate, "organization")?;
+    let b: GrantBody = json_body(req)?;
+    let g = tenancy::grant_agency(&state.deps(), &caller, &org, b.agency_org_id, b.role).await?;
+    ApiResponse::created(&g, format!("/v1/orgs/{org}/agency-grants"))
+}
+
+/// Agencies with access to this brand.
+#[utoipa::path(get, path = "/v1/orgs/{orgId}/agency-grants", tag = "organizations", operation_id = "list_agency_grants",
+    params(("orgId" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "`{items}`", body = Vec<AgencyGrant>)))]
+async fn list_grants(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    caller.require(&org, Permission::OrgRead, "organization")?;
+    let items = tenancy::list_grants(&state.deps(), &caller, &org).await?;
+    ApiResponse::ok(&ListEnvelope {
+        items,
+        next_cursor: None,
+    })
+}
+
+/// The organization's append-only audit log, newest first (owner/admin).
+#[utoipa::path(get, path = "/v1/orgs/{orgId}/audit-log", tag = "organizations", operation_id = "get_audit_log",
+    params(("orgId" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)), security(("bearer" = [])),
+    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<AuditEntry>), (status = 403, description = "Role does not allow reading it", body = Problem, content_type = "application/problem+json")))]
+async fn audit_log(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    caller.require(&org, Permission::AuditRead, "organization")?;
+    let page = tenancy::audit_log(
+        &state.deps(),
+        &caller,
+        &org,
+        limit_param(req)?,
+        query_param(req, "cursor"),
+    )
+    .await?;
+    ApiResponse::ok(&ListEnvelope {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    })
+}
+
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_org, list_orgs, get_org),
-    components(schemas(CreateOrg, Organization, Membership, OrgKind, Problem))
+    paths(
+        create_org,
+        list_orgs,
+        get_org,
+        invite,
+        list_members,
+        change_role,
+        remove_member,
+        create_key,
+        list_keys,
+        get_key,
+        revoke_key,
+        grant,
+        list_grants,
+        audit_log
+    ),
+    components(schemas(
+        CreateOrg,
+        Organization,
+        Membership,
+        OrgKind,
+        Problem,
+        InviteBody,
+        RoleBody,
+        ApiKeyBody,
+        GrantBody,
+        InvitationSent,
+        CreatedKey,
+        ApiKey,
+        AgencyGrant,
+        AuditEntry
+    ))
 )]
 pub struct Api;
 

@@ -21,6 +21,11 @@ pub enum Identity {
         staff: bool,
         session: Option<String>,
     },
+    ApiKey {
+        id: String,
+        org: String,
+        scopes: Vec<String>,
+    },
     Anonymous {
         reason: &'static str,
     },
@@ -45,11 +50,33 @@ impl Identity {
                 "staff": staff,
                 "sessionId": session.clone().unwrap_or_default(),
             }),
+            Identity::ApiKey { id, org, scopes } => serde_json::json!({
+                "principalType": "apiKey",
+                "principalId": id,
+                "orgId": org,
+                "role": "",
+                "scopes": scopes.join(" "),
+                "staff": false,
+                "sessionId": "",
+            }),
             Identity::Anonymous { reason } => {
                 serde_json::json!({ "principalType": "anonymous", "authError": reason })
             }
         }
     }
+}
+
+/// The API key in a request, if it carries one (`X-Api-Key`, or a bearer
+/// token that looks like a key).
+pub fn api_key<'a>(authorization: Option<&'a str>, x_api_key: Option<&'a str>) -> Option<&'a str> {
+    if let Some(k) = x_api_key.map(str::trim).filter(|k| !k.is_empty()) {
+        return Some(k);
+    }
+    authorization
+        .map(str::trim)
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| t.starts_with("nxk_"))
 }
 
 /// Resolve an `Authorization` header value.

@@ -66,6 +66,11 @@ pub fn principal(req: &Request) -> Result<Principal, Error> {
                     Some("invalid") => "the access token or API key is not valid",
                     Some("revoked") => "the API key has been revoked",
                     Some("scheme") => "use `Authorization: Bearer <token>` or `X-Api-Key: <key>`",
+                    Some("plan") => {
+                        return Err(Error::Forbidden(
+                            "API access is not included in your organization's plan".into(),
+                        ))
+                    }
                     _ => "a valid access token or API key is required",
                 }
                 .into(),

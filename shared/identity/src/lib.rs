@@ -7,6 +7,7 @@
 //! in Lambda and in the local platform.
 
 pub mod account;
+pub mod apikey;
 pub mod login;
 pub mod mfa;
 pub mod scope;

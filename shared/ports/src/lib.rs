@@ -18,10 +18,10 @@ use nexus_core::time::{Clock, SystemClock};
 use nexus_store::Store;
 
 pub use aws_config::{BehaviorVersion, SdkConfig};
-pub use {aws_config, aws_sdk_kms, aws_sdk_sesv2};
 pub use config::Config;
 pub use events::{EventBridgeBus, EventBus, OutboxEvent, PublishFailure};
 pub use media::{MediaStore, PresignedRequest, S3Media};
+pub use {aws_config, aws_sdk_kms, aws_sdk_sesv2};
 
 /// Everything a function needs, built once per execution environment.
 #[derive(Clone)]

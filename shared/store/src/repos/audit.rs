@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::entity::{tenant_pk, Entity, Key};
 use crate::store::{Index, Page, Query, Store};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub org_id: OrgId,
@@ -20,6 +20,7 @@ pub struct AuditEntry {
     pub action: String,
     pub source: String,
     pub actor: String,
+    #[schema(value_type = String, format = DateTime)]
     pub occurred_at: Timestamp,
     pub data: serde_json::Value,
 }
