@@ -34,7 +34,7 @@ pub fn document() -> OpenApi {
         )
         .servers(Some([ServerBuilder::new().url("/").description(Some("This deployment")).build()]))
         .build();
-    let mut doc = nexus_http::openapi::merge(base, [health::openapi(), orgs::openapi()]);
+    let mut doc = nexus_http::openapi::merge(base, [health::openapi(), auth::openapi(), me::openapi(), orgs::openapi(), invitations::openapi()]);
     utoipa::Modify::modify(&nexus_http::openapi::SecurityAddon, &mut doc);
     doc
 }
