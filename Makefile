@@ -69,7 +69,7 @@ dev: tools
 	cargo run -p nexus-local --bin nexus-local -- $(ARGS)
 
 bench: tools
-	cargo run --release -p nexus-local --bin nexus-bench -- $(ARGS)
+	cargo run --release -p nexus-bench -- $(ARGS)
 
 # ------------------------------------------------------------------ checks
 

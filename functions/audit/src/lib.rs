@@ -16,7 +16,8 @@ pub async fn handler(
 ) -> Result<(), Diagnostic> {
     let e = &event.payload;
     let Some(domain) = DomainEvent::from_envelope(&e.source, &e.detail_type, &e.detail) else {
-        // Not retryable: the same event will never parse. EventBridge's DLQ keeps it.
+        // Not retryable: the same event will never parse. After Lambda's async
+        // retries the event lands in the function's on-failure queue.
         return Err(Error::Validation(vec![nexus_core::FieldError::new(
             "/detail",
             "invalid_format",

@@ -31,12 +31,27 @@ pub async fn handler(
     state: &State,
     event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, Diagnostic> {
-    let authorization = event
-        .payload
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let identity = authenticate(&state.keys, &state.issuer, authorization);
+    let header = |name: &str| {
+        event
+            .payload
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+    };
+    let authorization = header("authorization");
+    let identity = match nexus_auth::authenticate::api_key(authorization, header("x-api-key")) {
+        Some(key) => nexus_identity::apikey::authenticate(
+            &state.platform.store,
+            key,
+            state.platform.clock.now(),
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error.cause = %e, "API key lookup failed");
+            Diagnostic::from(e)
+        })?,
+        None => authenticate(&state.keys, &state.issuer, authorization),
+    };
     if let Identity::Anonymous { reason } = &identity {
         tracing::info!(
             route = event.payload.route_key.as_deref().unwrap_or(""),

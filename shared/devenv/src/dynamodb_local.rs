@@ -26,7 +26,22 @@ pub enum LaunchError {
 
 pub struct DynamoDbLocal {
     port: u16,
-    _child: Child,
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Drop for DynamoDbLocal {
+    /// Stop the watchdog with SIGTERM so its trap stops Java (SIGKILL would
+    /// orphan Java, keeping the port and the data directory's lock).
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
 }
 
 impl DynamoDbLocal {
@@ -72,12 +87,12 @@ impl DynamoDbLocal {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .map_err(LaunchError::Spawn)?;
         let me = Self {
             port,
-            _child: child,
+            child,
+            log: log.clone(),
         };
         let secs = 60;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
@@ -95,6 +110,18 @@ impl DynamoDbLocal {
                 });
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Stop DynamoDB Local and wait until its port is free again.
+    pub async fn stop(self) {
+        let port = self.port;
+        drop(self);
+        for _ in 0..100 {
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

@@ -45,13 +45,13 @@ pub fn principal(req: &Request) -> Result<Principal, Error> {
     let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
         return Err(unauth());
     };
-    let lambda = ctx
+    // `fields` is the simple-response context (`requestContext.authorizer.lambda`).
+    let Some(c) = ctx
         .authorizer
         .as_ref()
         .map(|a| &a.fields)
-        .and_then(|f| f.get("lambda"))
-        .and_then(|v| v.as_object());
-    let Some(c) = lambda else {
+        .filter(|f| !f.is_empty())
+    else {
         return Err(unauth());
     };
     let text = |k: &str| c.get(k).and_then(|v| v.as_str()).filter(|s| !s.is_empty());

@@ -279,33 +279,39 @@ async fn commit_membership_change(store: &Store, tx: Tx) -> Result<(), Error> {
     }
 }
 
-/// Remove a member, freeing the seat (never the last owner).
+/// Remove a member, freeing the seat (never the last owner). One update of
+/// the organization item carries both counters: a transaction may touch an
+/// item only once.
 pub async fn remove_member(store: &Store, m: &Membership, extra: Tx) -> Result<(), Error> {
-    let mut tx = extra
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let owner = m.role == nexus_core::principal::Role::Owner;
+    let mut values = vec![(":minus".to_string(), AttributeValue::N("-1".into()))];
+    let (update, condition, label) = if owner {
+        values.push((":one".into(), n(1)));
+        (
+            "ADD memberCount :minus, ownerCount :minus",
+            Some("ownerCount > :one".to_string()),
+            "owners",
+        )
+    } else {
+        ("ADD memberCount :minus", None, "seats")
+    };
+    let tx = extra
         .write(Write::DeleteIf {
             key: member_key(&m.org_id, &m.user_id),
             condition: "#role = :from".into(),
             names: vec![("#role".into(), "role".into())],
-            values: vec![(
-                ":from".into(),
-                aws_sdk_dynamodb::types::AttributeValue::S(m.role.as_str().into()),
-            )],
+            values: vec![(":from".into(), AttributeValue::S(m.role.as_str().into()))],
             label: "member".into(),
         })
         .write(Write::Update {
             key: org_key(&m.org_id),
-            update: "ADD memberCount :minus".into(),
-            condition: None,
+            update: update.into(),
+            condition,
             names: vec![],
-            values: vec![(
-                ":minus".into(),
-                aws_sdk_dynamodb::types::AttributeValue::N("-1".into()),
-            )],
-            label: "seats".into(),
+            values,
+            label: label.into(),
         });
-    if m.role == nexus_core::principal::Role::Owner {
-        tx = tx.write(owner_delta(&m.org_id, -1));
-    }
     commit_membership_change(store, tx).await
 }
 

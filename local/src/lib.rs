@@ -1,0 +1,85 @@
+//! The NEXUS local platform: the topology `template.yaml` deploys, on one
+//! machine and offline.
+//!
+//! | AWS | here |
+//! |---|---|
+//! | API Gateway HTTP API (payload 2.0, Lambda REQUEST authorizer, CORS) | [`gateway`]: axum on `127.0.0.1`, exact payload JSON parsed by `lambda_http` |
+//! | Lambda functions | [`functions`]: the function crates' `handler`s, called in-process |
+//! | DynamoDB (+ Streams) | DynamoDB Local (Java), started by [`nexus_devenv`] |
+//! | DynamoDB stream event source mappings | [`streams`]: a poller per `template.yaml` stream source |
+//! | EventBridge bus + rules | [`eventbridge`]: an in-process [`nexus_ports::EventBus`] and pattern matcher |
+//! | S3 | [`s3`]: embedded `s3s-fs` with SigV4 (presigned URLs work unchanged) |
+//!
+//! Wiring is read from `template.yaml` only: routes, authorizers, stream
+//! sources, rules, table and buckets are never listed in Rust. The one Rust
+//! list is [`functions`]' registry (function crate → handler).
+//!
+//! In-process use (tests, benchmarks):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let endpoint = nexus_devenv::dynamodb_local::shared_endpoint().await;
+//! let local = nexus_local::LocalPlatform::start(nexus_local::Options::ephemeral(endpoint)).await?;
+//! let health = reqwest::get(format!("{}/health", local.url())).await?;
+//! assert_eq!(health.status(), 200);
+//! local.settle(std::time::Duration::from_secs(10)).await?; // streams + bus idle
+//! let _store = &local.platform().store;
+//! local.stop().await;
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod dlq;
+pub mod eventbridge;
+pub mod functions;
+pub mod gateway;
+pub mod platform;
+pub mod s3;
+pub mod state;
+pub mod streams;
+
+pub use config::{DynamoDb, Options, Timing};
+pub use functions::{registered_functions, Handler};
+pub use platform::{LocalPlatform, SettleTimeout, StartError};
+
+/// Account id of every local ARN and envelope.
+pub const ACCOUNT_ID: &str = "000000000000";
+/// Region of the local SDK configuration, envelopes and stream records.
+pub const REGION: &str = "us-east-1";
+/// Static credentials of the local SDK configuration; the embedded S3 server
+/// verifies SigV4 signatures made with them.
+pub const ACCESS_KEY: &str = "local";
+pub const SECRET_KEY: &str = "local";
+
+/// The ARN of a local function (by logical id).
+pub fn function_arn(logical_id: &str) -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{logical_id}")
+}
+
+/// A random RFC 4122 version-4 UUID (EventBridge event ids, request ids).
+pub fn uuid4() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uuid4_has_the_version_and_variant_bits() {
+        let u = super::uuid4();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
+        assert_ne!(u, super::uuid4());
+    }
+}

@@ -1,0 +1,662 @@
+//! Start and stop the whole local platform, and wait for it to settle.
+//!
+//! [`LocalPlatform::start`] reads the template, checks the wiring (every
+//! function registered, every route/authorizer/stream source/rule pointing
+//! at a handler of the right kind, every event pattern valid) before it
+//! binds a port, then starts, in order: the state directory, the API and S3
+//! listeners, DynamoDB (DynamoDB Local or `DYNAMODB_ENDPOINT`) and the
+//! table, the embedded S3 server and buckets, the event bus, the function
+//! states, the gateway and the workers.
+//!
+//! # Workers: the extension point
+//!
+//! Background components implement [`Worker`]: a name, an [`Activity`]
+//! (what [`LocalPlatform::settle`] watches) and `run`, which loops until the
+//! [`Shutdown`] fires. Today the workers are the stream consumers (one per
+//! `Type: DynamoDB` event in the template), built in
+//! [`LocalPlatform::start`] where the `workers` list is assembled. The Step
+//! Functions runner (`AWS::Serverless::StateMachine`) and the EventBridge
+//! Scheduler runner (`AWS::Scheduler::Schedule`) are meant to be added to
+//! that same list as sibling workers: they get the shutdown signal, are
+//! joined on stop, and count towards `settle` through their `Activity`
+//! (`Activity::counting` for executions in flight, `Activity::polling` for
+//! a timer loop).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nexus_devenv::dynamodb_local::{DynamoDbLocal, LaunchError};
+use nexus_devenv::CreateTable;
+use nexus_wiring::template::Template;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{DynamoDb, Options};
+use crate::dlq::DeadLetters;
+use crate::eventbridge::{self, LocalBus};
+use crate::functions::{self, BoxFuture, Deps, Functions};
+use crate::gateway::{self, Gateway};
+use crate::state::StateDir;
+use crate::streams::{self, ConsumerConfig, StreamConsumer};
+
+/// Why the platform did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("port {port} is already in use; pick another with {flag}")]
+    PortInUse { port: u16, flag: &'static str },
+    #[error("{0}")]
+    Template(String),
+    #[error("template.yaml declares {0}, with no handler registered in local/src/functions.rs")]
+    Unregistered(String),
+    #[error("template.yaml wiring: {0}")]
+    Wiring(String),
+    #[error("state directory: {0}")]
+    State(String),
+    #[error("DynamoDB: {0}")]
+    DynamoDb(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl StartError {
+    /// Process exit code: 2 for a busy port, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::PortInUse { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// [`LocalPlatform::settle`] ran out of time; `busy` names what was still working.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the platform did not settle within {after:?}: {busy} is still busy")]
+pub struct SettleTimeout {
+    pub busy: String,
+    pub after: Duration,
+}
+
+/// The stop signal every task watches.
+#[derive(Debug, Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    pub fn is_triggered(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once the platform stops (or is dropped).
+    pub async fn triggered(&mut self) {
+        while !*self.0.borrow_and_update() {
+            if self.0.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Sleep, waking early on shutdown; true when shutting down.
+    pub async fn sleep(&mut self, d: Duration) -> bool {
+        tokio::select! {
+            _ = self.triggered() => true,
+            _ = tokio::time::sleep(d) => self.is_triggered(),
+        }
+    }
+}
+
+/// What a component has taken on and whether it is idle, for
+/// [`LocalPlatform::settle`].
+///
+/// A *counting* activity (the bus) is idle when nothing is in flight. A
+/// *polling* activity (a stream consumer) is idle once a poll that started
+/// after the observed position found nothing to do.
+#[derive(Debug)]
+pub struct Activity {
+    polling: bool,
+    work: AtomicU64,
+    in_flight: AtomicU64,
+    ticks: AtomicU64,
+    idle_tick: AtomicU64,
+}
+
+/// Marks one unit of work in flight until dropped.
+#[derive(Debug)]
+pub struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Activity {
+    fn with(polling: bool) -> Self {
+        Self {
+            polling,
+            work: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            ticks: AtomicU64::new(0),
+            idle_tick: AtomicU64::new(0),
+        }
+    }
+    pub fn counting() -> Self {
+        Self::with(false)
+    }
+    pub fn polling() -> Self {
+        Self::with(true)
+    }
+    /// Record `n` items taken on (events accepted, records read).
+    pub fn took(&self, n: u64) {
+        self.work.fetch_add(n, Ordering::SeqCst);
+    }
+    pub fn begin(self: &Arc<Self>) -> Busy {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        Busy(self.clone())
+    }
+    /// Start a poll; returns its number.
+    pub fn tick(&self) -> u64 {
+        self.ticks.fetch_add(1, Ordering::SeqCst) + 1
+    }
+    /// Poll `tick` found nothing to do.
+    pub fn idle_at(&self, tick: u64) {
+        self.idle_tick.fetch_max(tick, Ordering::SeqCst);
+    }
+    pub fn work(&self) -> u64 {
+        self.work.load(Ordering::SeqCst)
+    }
+    pub fn position(&self) -> u64 {
+        self.ticks.load(Ordering::SeqCst)
+    }
+    pub fn idle_since(&self, position: u64) -> bool {
+        self.in_flight.load(Ordering::SeqCst) == 0
+            && (!self.polling || self.idle_tick.load(Ordering::SeqCst) > position)
+    }
+}
+
+/// A background component started and stopped with the platform (see the
+/// module docs).
+pub trait Worker: Send + Sync + 'static {
+    fn name(&self) -> String;
+    fn activity(&self) -> Arc<Activity>;
+    /// Run until `shutdown` fires.
+    fn run(self: Arc<Self>, shutdown: Shutdown) -> BoxFuture<()>;
+}
+
+/// Counts of what the template wired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub functions: usize,
+    pub routes: usize,
+    pub rules: usize,
+    pub stream_sources: usize,
+}
+
+/// A running local platform.
+pub struct LocalPlatform {
+    api: SocketAddr,
+    s3: SocketAddr,
+    dynamodb_endpoint: String,
+    /// Stopped (SIGTERM to its watchdog) in [`LocalPlatform::stop`] or on drop.
+    dynamodb_local: Option<DynamoDbLocal>,
+    table_name: String,
+    buckets: Vec<(String, String)>,
+    state: StateDir,
+    remove_state_on_stop: bool,
+    platform: nexus_ports::Platform,
+    keys: nexus_auth::KeyRing,
+    issuer: String,
+    mail: Arc<nexus_ports::mail::LocalOutbox>,
+    bus: LocalBus,
+    activities: Vec<(String, Arc<Activity>)>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<(String, JoinHandle<()>)>,
+    summary: Summary,
+}
+
+async fn bind(port: u16, flag: &'static str) -> Result<tokio::net::TcpListener, StartError> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => StartError::PortInUse { port, flag },
+            _ => StartError::Other(format!("cannot listen on 127.0.0.1:{port} ({flag}): {e}")),
+        })
+}
+
+/// Per-service endpoints: DynamoDB and the Streams API on the DynamoDB
+/// endpoint, S3 on the embedded server. (An `endpoint_url` set on the
+/// SdkConfig would win over these for every service, so none is set.)
+#[derive(Debug)]
+struct ServiceEndpoints {
+    dynamodb: String,
+    s3: String,
+}
+
+impl aws_types::service_config::LoadServiceConfig for ServiceEndpoints {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        if key.profile() != "endpoint_url" {
+            return None;
+        }
+        match key.service_id() {
+            "DynamoDB" | "DynamoDB Streams" => Some(self.dynamodb.clone()),
+            "S3" => Some(self.s3.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The SDK configuration every local client is built from: static
+/// credentials, [`crate::REGION`], and [`ServiceEndpoints`]. Process
+/// environment endpoints (`AWS_ENDPOINT_URL*`) are deliberately ignored.
+pub async fn sdk_config(dynamodb: &str, s3: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(crate::REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            crate::ACCESS_KEY,
+            crate::SECRET_KEY,
+            None,
+            None,
+            "nexus-local",
+        ))
+        .load()
+        .await
+        .to_builder()
+        .service_config(ServiceEndpoints {
+            dynamodb: dynamodb.to_owned(),
+            s3: s3.to_owned(),
+        })
+        .build()
+}
+
+fn relative(path: &Path) -> String {
+    let root = nexus_devenv::repo_root();
+    path.strip_prefix(&root)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.display().to_string())
+}
+
+impl LocalPlatform {
+    pub async fn start(opts: Options) -> Result<Self, StartError> {
+        let (cleanup, dir) = (opts.remove_state_on_stop, opts.state_dir.clone());
+        let started = Self::start_inner(opts).await;
+        if started.is_err() && cleanup {
+            let _ = StateDir::remove(&dir);
+        }
+        started
+    }
+
+    async fn start_inner(opts: Options) -> Result<Self, StartError> {
+        // 1. The template and its wiring, before anything is started.
+        let template =
+            Template::load(&opts.template).map_err(|e| StartError::Template(e.to_string()))?;
+        let defs = template.functions();
+        let missing = functions::unregistered(&defs, &opts.overrides);
+        if !missing.is_empty() {
+            let names: Vec<String> = missing
+                .iter()
+                .map(|f| format!("{} ({})", f.logical_id, f.code_uri))
+                .collect();
+            return Err(StartError::Unregistered(names.join(", ")));
+        }
+        let rules =
+            eventbridge::compile_patterns(&template.event_rules()).map_err(StartError::Wiring)?;
+        let sources = template
+            .stream_sources()
+            .into_iter()
+            .map(|s| streams::compile_filters(&s).map(|f| (s, f)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StartError::Wiring)?;
+        let table_def = template
+            .table()
+            .map_err(|e| StartError::Template(e.to_string()))?;
+        let media_logical_id = media_bucket(&template, &opts.template);
+
+        // 2. State and ports.
+        let state = StateDir::open(&opts.state_dir, opts.fresh).map_err(StartError::State)?;
+        let api_listener = bind(opts.port, "--port").await?;
+        let s3_listener = bind(opts.s3_port, "--s3-port").await?;
+        let api = api_listener
+            .local_addr()
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let s3 = s3_listener
+            .local_addr()
+            .map_err(|e| StartError::Other(e.to_string()))?;
+
+        // 3. DynamoDB and the table.
+        let (dynamodb_endpoint, dynamodb_local) = match &opts.dynamodb {
+            DynamoDb::Endpoint(e) => (e.trim_end_matches('/').to_owned(), None),
+            DynamoDb::Start { port } => {
+                let ddb = DynamoDbLocal::start(*port, Some(&state.dynamodb()))
+                    .await
+                    .map_err(|e| match e {
+                        LaunchError::PortInUse(port) => StartError::PortInUse {
+                            port,
+                            flag: "--dynamodb-port (or set DYNAMODB_ENDPOINT)",
+                        },
+                        other => StartError::DynamoDb(other.to_string()),
+                    })?;
+                (ddb.endpoint(), Some(ddb))
+            }
+        };
+        let sdk = sdk_config(&dynamodb_endpoint, &crate::s3::endpoint(s3)).await;
+        let created = table_def
+            .create(&aws_sdk_dynamodb::Client::new(&sdk), &opts.table_name)
+            .await
+            .map_err(|e| StartError::DynamoDb(format!("{e} (endpoint {dynamodb_endpoint})")))?;
+        tracing::debug!(table = %opts.table_name, created, "table ready");
+
+        // 4. S3.
+        let buckets: Vec<(String, String)> = template
+            .buckets()
+            .into_iter()
+            .map(|id| (crate::s3::bucket_name(&opts.table_name, &id), id))
+            .collect();
+        let names: Vec<String> = buckets.iter().map(|(n, _)| n.clone()).collect();
+        crate::s3::create_buckets(&state.s3(), &names).map_err(StartError::State)?;
+        let s3_service = crate::s3::service(&state.s3()).map_err(StartError::Other)?;
+        let media_bucket = buckets
+            .iter()
+            .find(|(_, id)| Some(id) == media_logical_id.as_ref())
+            .or(buckets.first())
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| format!("{}-media", opts.table_name));
+
+        // 5. Keys, the bus, the ports bundle and the functions.
+        let cursor_key = state.cursor_key().map_err(StartError::State)?;
+        let keys = nexus_auth::KeySource::load(&nexus_auth::FileKeys {
+            path: state.keys().join("jwt-secret"),
+        })
+        .await
+        .map_err(StartError::State)?;
+        let dlq = DeadLetters::new(state.dlq());
+        let bus = LocalBus::new(
+            format!("nexus-{}", opts.stage),
+            dlq.clone(),
+            opts.timing.clone(),
+        );
+        let config = nexus_ports::Config {
+            table_name: opts.table_name.clone(),
+            event_bus_name: bus.name().to_owned(),
+            media_bucket,
+            cursor_key: nexus_core::cursor::CursorKey::new(cursor_key),
+            stage: opts.stage.clone(),
+            s3_path_style: true,
+        };
+        let platform = nexus_ports::Platform::from_sdk(config, &sdk, Some(Arc::new(bus.clone())));
+        let mail = Arc::new(nexus_ports::mail::LocalOutbox::default());
+        let cipher =
+            nexus_ports::cipher::LocalCipher::new(state.data_key().map_err(StartError::State)?)
+                .map_err(StartError::Other)?;
+        let identity = nexus_identity::State {
+            platform: platform.clone(),
+            keys: keys.clone(),
+            issuer: opts.jwt_issuer.clone(),
+            app_url: opts.app_url.clone(),
+            mailer: mail.clone(),
+            cipher: Arc::new(cipher),
+        };
+        let deps = Deps {
+            platform: platform.clone(),
+            keys: keys.clone(),
+            issuer: opts.jwt_issuer.clone(),
+            identity: Arc::new(identity),
+        };
+        let functions =
+            Functions::build(&defs, &deps, &opts.overrides).map_err(StartError::Wiring)?;
+        bus.attach(eventbridge::bind_rules(rules, &functions).map_err(StartError::Wiring)?)
+            .map_err(StartError::Other)?;
+        let local = gateway::LocalContext {
+            platform: platform.clone(),
+            mail: mail.clone(),
+        };
+        let gateway = Gateway::new(
+            &template,
+            functions.clone(),
+            local,
+            api.port(),
+            opts.timing.integration_timeout,
+        )
+        .map_err(StartError::Wiring)?;
+
+        let mut workers: Vec<Arc<dyn Worker>> = vec![];
+        for (source, filters) in &sources {
+            let function = functions
+                .expect(
+                    &source.function,
+                    "DynamoDB stream",
+                    &format!("stream source of {}", source.function),
+                )
+                .map_err(StartError::Wiring)?;
+            workers.push(Arc::new(
+                StreamConsumer::new(ConsumerConfig {
+                    source: source.clone(),
+                    filters: filters.clone(),
+                    function: function.clone(),
+                    table: opts.table_name.clone(),
+                    sdk: sdk.clone(),
+                    checkpoint_dir: state.streams(),
+                    dlq: dlq.clone(),
+                    timing: opts.timing.clone(),
+                })
+                .map_err(StartError::Wiring)?,
+            ));
+        }
+        // Future sibling workers (Step Functions runner, Scheduler runner) are pushed here.
+
+        // 6. Run.
+        let (shutdown, rx) = watch::channel(false);
+        let mut tasks = vec![];
+        let summary = Summary {
+            functions: functions.len(),
+            routes: gateway.route_count(),
+            rules: bus.rules().len(),
+            stream_sources: sources.len(),
+        };
+        let gw_shutdown = Shutdown(rx.clone());
+        tasks.push((
+            "gateway".to_owned(),
+            tokio::spawn(async move {
+                if let Err(e) = gateway::serve(api_listener, Arc::new(gateway), gw_shutdown).await {
+                    tracing::error!("gateway stopped: {e}");
+                }
+            }),
+        ));
+        tasks.push((
+            "s3".to_owned(),
+            tokio::spawn(crate::s3::serve(
+                s3_listener,
+                s3_service,
+                Shutdown(rx.clone()),
+            )),
+        ));
+        let mut activities = vec![("event bus".to_owned(), bus.activity())];
+        for w in workers {
+            activities.push((w.name(), w.activity()));
+            tasks.push((w.name(), tokio::spawn(w.clone().run(Shutdown(rx.clone())))));
+        }
+
+        Ok(Self {
+            api,
+            s3,
+            dynamodb_endpoint,
+            dynamodb_local,
+            table_name: opts.table_name,
+            buckets,
+            state,
+            remove_state_on_stop: opts.remove_state_on_stop,
+            platform,
+            keys,
+            issuer: opts.jwt_issuer,
+            mail,
+            bus,
+            activities,
+            shutdown,
+            tasks,
+            summary,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>` (no trailing slash).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.api)
+    }
+    pub fn addr(&self) -> SocketAddr {
+        self.api
+    }
+    pub fn s3_endpoint(&self) -> String {
+        crate::s3::endpoint(self.s3)
+    }
+    pub fn dynamodb_endpoint(&self) -> &str {
+        &self.dynamodb_endpoint
+    }
+    pub fn table_name(&self) -> &str {
+        &self.table_name
+    }
+    /// `(bucket name, logical id)` per template bucket.
+    pub fn buckets(&self) -> &[(String, String)] {
+        &self.buckets
+    }
+    pub fn state_dir(&self) -> &Path {
+        self.state.root()
+    }
+    pub fn dead_letters(&self) -> Vec<PathBuf> {
+        DeadLetters::new(self.state.dlq()).list()
+    }
+    /// The ports bundle the functions run with (store, media, local bus, clock).
+    pub fn platform(&self) -> &nexus_ports::Platform {
+        &self.platform
+    }
+    pub fn store(&self) -> &nexus_store::Store {
+        &self.platform.store
+    }
+    pub fn bus(&self) -> &LocalBus {
+        &self.bus
+    }
+    /// The access-token keys the authorizer verifies with (tests issue tokens).
+    pub fn keys(&self) -> &nexus_auth::KeyRing {
+        &self.keys
+    }
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+    /// What the functions' Mailer (the SES stand-in) has "sent".
+    pub fn mail(&self) -> &nexus_ports::mail::LocalOutbox {
+        &self.mail
+    }
+    pub fn summary(&self) -> Summary {
+        self.summary
+    }
+
+    /// Wait until the stream consumers have caught up and no event delivery
+    /// is in flight, repeatedly, until a full round sees no new work.
+    pub async fn settle(&self, timeout: Duration) -> Result<(), SettleTimeout> {
+        let deadline = Instant::now() + timeout;
+        let work = || self.activities.iter().map(|(_, a)| a.work()).sum::<u64>();
+        loop {
+            let before = work();
+            for (name, a) in &self.activities {
+                let position = a.position();
+                while !a.idle_since(position) {
+                    if Instant::now() >= deadline {
+                        return Err(SettleTimeout {
+                            busy: name.clone(),
+                            after: timeout,
+                        });
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            if work() == before {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Stop everything: the gateway finishes in-flight requests (up to 5 s),
+    /// workers stop, pending deliveries are dropped, DynamoDB Local exits
+    /// with this process. Removes the state of an ephemeral platform.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        for (name, mut task) in std::mem::take(&mut self.tasks) {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("{name} did not stop in time; aborting it");
+                task.abort();
+            }
+        }
+        let dropped = self.bus.abort_deliveries();
+        if dropped > 0 {
+            tracing::warn!("{dropped} event deliveries were still in flight and were dropped");
+        }
+        if let Some(ddb) = self.dynamodb_local.take() {
+            ddb.stop().await;
+        }
+        if self.remove_state_on_stop {
+            let _ = StateDir::remove(self.state.root());
+        }
+    }
+
+    /// What `make dev` prints at start-up.
+    pub fn banner(&self) -> String {
+        let s = self.summary;
+        let ddb = match &self.dynamodb_local {
+            Some(_) => format!(
+                "DynamoDB Local, data in {}",
+                relative(&self.state.dynamodb())
+            ),
+            None => "external".into(),
+        };
+        let buckets = self
+            .buckets
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "NEXUS local platform\n\
+             \x20 API        {url}   ({routes} routes, {functions} functions)\n\
+             \x20 DynamoDB   {ddb_url}   table {table} ({ddb})\n\
+             \x20 S3         {s3}   buckets {buckets} (path-style, access key {ak} / secret {sk})\n\
+             \x20 Events     bus {bus}: {rules} rule(s), {streams} stream source(s)\n\
+             \x20 Mail       {url}/_local/outbox?to=<address>   (what the functions \"sent\")\n\
+             \x20 State      {state}\n\
+             Try: curl {url}/health   ·   API docs: {url}/docs   ·   Ctrl-C stops everything",
+            url = self.url(),
+            routes = s.routes,
+            functions = s.functions,
+            ddb_url = self.dynamodb_endpoint,
+            table = self.table_name,
+            s3 = self.s3_endpoint(),
+            ak = crate::ACCESS_KEY,
+            sk = crate::SECRET_KEY,
+            bus = self.bus.name(),
+            rules = s.rules,
+            streams = s.stream_sources,
+            state = relative(self.state.root()),
+        )
+    }
+}
+
+impl Drop for LocalPlatform {
+    fn drop(&mut self) {
+        // Tasks see the signal (or the dropped sender) and end.
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// The logical id `MEDIA_BUCKET` refers to in the template's
+/// `Globals.Function.Environment.Variables`, if any.
+fn media_bucket(template: &Template, path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let root: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
+    let var = root
+        .get("Globals")?
+        .get("Function")?
+        .get("Environment")?
+        .get("Variables")?
+        .get("MEDIA_BUCKET")?;
+    Template::resolve_ref(var).filter(|id| template.buckets().contains(id))
+}

@@ -1,0 +1,269 @@
+//! Test harness: a local platform per test (own table, own state dir, port 0)
+//! on the shared DynamoDB Local, and one helper per API call. Builders that
+//! write straight to the store (e.g. changing a plan, which billing owns)
+//! say so in their name.
+
+use std::time::Duration;
+
+use nexus_local::{LocalPlatform, Options};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub struct TestApp {
+    pub local: LocalPlatform,
+    pub client: reqwest::Client,
+}
+
+/// A response, read once.
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Res {
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts an RFC 9457 problem with this status and type suffix.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, kind: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "{}",
+            self.text
+        );
+        assert_eq!(
+            self.body["type"],
+            format!("{}{kind}", nexus_core::error::PROBLEM_BASE),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.body["status"], status);
+    }
+}
+
+/// A verified user with a session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub email: String,
+    pub password: String,
+    pub user_id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+pub const PASSWORD: &str = "violet-kayak-47-orbit";
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let endpoint = nexus_devenv::dynamodb_local::shared_endpoint().await;
+        let local = LocalPlatform::start(Options::ephemeral(endpoint))
+            .await
+            .expect("local platform starts");
+        Self {
+            local,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.local.url())
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Res {
+        let mut r = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        read(r.send().await.expect("request sent")).await
+    }
+
+    pub async fn raw(&self, r: reqwest::RequestBuilder) -> Res {
+        read(r.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Res {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Res {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Messages the local Mailer stored for `to`, newest first.
+    pub async fn outbox(&self, to: &str) -> Vec<Value> {
+        let r = self.get(&format!("/_local/outbox?to={to}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The newest e-mail of `template` to `to`.
+    pub async fn last_mail(&self, to: &str, template: &str) -> Value {
+        self.outbox(to)
+            .await
+            .into_iter()
+            .find(|m| m["template"] == template)
+            .unwrap_or_else(|| panic!("no {template} mail to {to}"))
+    }
+
+    pub async fn register(&self, email: &str) -> Res {
+        self.post(
+            "/v1/auth/register",
+            None,
+            json!({"email": email, "password": PASSWORD, "name": "Test User"}),
+        )
+        .await
+    }
+
+    /// Register, verify through the e-mailed token, log in.
+    pub async fn verified_user(&self) -> Session {
+        let email = format!(
+            "u{}@example.com",
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
+        let r = self.register(&email).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let token = self.last_mail(&email, "verify-email").await["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let v = self
+            .post("/v1/auth/verify-email", None, json!({"token": token}))
+            .await;
+        assert_eq!(v.status, 204, "{}", v.text);
+        let l = self
+            .post(
+                "/v1/auth/login",
+                None,
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(l.status, 200, "{}", l.text);
+        Session {
+            email,
+            password: PASSWORD.into(),
+            user_id: r.body["user"]["id"].as_str().expect("id").to_owned(),
+            access: l.body["accessToken"].as_str().expect("access").to_owned(),
+            refresh: l.body["refreshToken"].as_str().expect("refresh").to_owned(),
+        }
+    }
+
+    /// A user owning a new organization, with tokens scoped to it.
+    pub async fn org_owner(&self, kind: &str) -> (Session, String) {
+        let mut s = self.verified_user().await;
+        let r = self
+            .post(
+                "/v1/orgs",
+                Some(&s.access),
+                json!({"name": "Acme Test", "kind": kind}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let org = r.body["id"].as_str().expect("org id").to_owned();
+        let t = self
+            .post(
+                "/v1/auth/switch-org",
+                Some(&s.access),
+                json!({"orgId": org}),
+            )
+            .await;
+        assert_eq!(t.status, 200, "{}", t.text);
+        s.access = t.body["accessToken"].as_str().expect("access").to_owned();
+        s.refresh = t.body["refreshToken"].as_str().expect("refresh").to_owned();
+        (s, org)
+    }
+
+    /// Builder (writes the store directly; billing owns plan changes): put `org` on `plan`.
+    pub async fn set_plan_in_store(&self, org: &str, plan: nexus_core::plans::Plan) {
+        let id: nexus_core::OrgId = org.parse().expect("org id");
+        let store = self.local.store();
+        let mut o = nexus_store::repos::orgs::get(store, &id)
+            .await
+            .expect("read")
+            .expect("org");
+        let v = o.version;
+        o.plan = plan;
+        store
+            .commit(nexus_store::Tx::new().write(nexus_store::Write::replace(&o, v).expect("item")))
+            .await
+            .expect("plan set");
+    }
+
+    /// Invite `email` into `org` as `role` and accept as `invitee`; returns the invitee's tokens scoped to `org`.
+    pub async fn join(&self, owner: &Session, org: &str, invitee: &Session, role: &str) -> Session {
+        let r = self
+            .post(
+                &format!("/v1/orgs/{org}/invitations"),
+                Some(&owner.access),
+                json!({"email": invitee.email, "role": role}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let token = self.last_mail(&invitee.email, "invitation").await["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let a = self
+            .post(
+                &format!("/v1/invitations/{token}/accept"),
+                Some(&invitee.access),
+                json!({}),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        let t = self
+            .post(
+                "/v1/auth/switch-org",
+                Some(&invitee.access),
+                json!({"orgId": org}),
+            )
+            .await;
+        assert_eq!(t.status, 200, "{}", t.text);
+        Session {
+            access: t.body["accessToken"].as_str().expect("access").to_owned(),
+            refresh: t.body["refreshToken"].as_str().expect("r").to_owned(),
+            ..invitee.clone()
+        }
+    }
+
+    pub async fn settle(&self) {
+        self.local
+            .settle(Duration::from_secs(20))
+            .await
+            .expect("platform settles");
+    }
+}
+
+pub async fn read(resp: reqwest::Response) -> Res {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Res {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
