@@ -77,6 +77,9 @@ pub async fn measure(bin: &Path, runs: usize) -> Result<Vec<f64>, String> {
                 "arn:aws:secretsmanager:us-east-1:000000000000:secret:jwt",
             )
             .env("JWT_ISSUER", "https://api.nexus.local")
+            .env("APP_URL", "https://app.nexus.local")
+            .env("MAIL_FROM", "no-reply@nexus.dev")
+            .env("KMS_KEY_ID", "alias/nexus-bench")
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
