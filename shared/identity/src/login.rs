@@ -14,7 +14,7 @@ use nexus_store::repos::{orgs, throttle};
 use nexus_store::{Tx, Write};
 use serde::Serialize;
 
-use crate::tokens::{access_token, next_refresh, pair_for, start_session, TokenPair};
+use crate::tokens::{access_token, next_refresh, pair, start_session, TokenPair};
 use crate::{fingerprint, Deps, Origin};
 
 /// Attempts per IP per window, failures per account per window.
@@ -234,6 +234,7 @@ pub async fn verify_mfa(
     let id: UserId = challenge.subject.parse().map_err(|_| expired())?;
     let mut user = users::get(d.store, &id).await?.ok_or_else(expired)?;
     let version = user.version;
+    let mfa_before = user.mfa.clone();
     let accepted = crate::mfa::check_second_factor(
         d,
         &mut user,
@@ -255,13 +256,7 @@ pub async fn verify_mfa(
     tokens::consume(d.store, &hash, Purpose::MfaChallenge, now)
         .await?
         .ok_or_else(expired)?;
-    if user.version != version
-        || user.mfa
-            != users::get(d.store, &id)
-                .await?
-                .map(|u| u.mfa)
-                .unwrap_or_default()
-    {
+    if user.mfa != mfa_before {
         // A TOTP step or recovery code was spent: persist it before issuing tokens.
         user = users::save(d.store, &user, version, Tx::new()).await?;
     }
@@ -368,7 +363,7 @@ pub async fn refresh(d: &Deps<'_>, refresh_token: &str) -> Result<TokenPair, Err
                 &r.family,
                 now,
             )?;
-            Ok(pair_for(access, token, scope.map(|(o, _)| o)))
+            Ok(pair(access, token, scope.map(|(o, _)| o)))
         }
         Rotation::Reused { family, user_id } => {
             let tenant = default_scope(d, &user_id).await?.map(|(o, _)| o);

@@ -208,9 +208,6 @@ pub async fn email_otp_confirm(d: &Deps<'_>, user_id: &UserId, code: &str) -> Re
         .ok_or(Error::NotFound { resource: "user" })?;
     let version = user.version;
     user.mfa.email_otp_enabled = true;
-    if user.mfa.recovery_codes.is_empty() {
-        // Recovery codes come with TOTP enrolment; e-mail OTP relies on the mailbox.
-    }
     user.updated_at = now;
     let event = mfa_event(d, &user, "MfaEnabled", "email", now).await?;
     users::save(d.store, &user, version, Tx::new().event(event)).await?;

@@ -47,7 +47,7 @@ pub fn access_token(
     d.keys.issue(&claims).map_err(Error::internal)
 }
 
-fn pair(access: String, refresh: String, org: Option<OrgId>) -> TokenPair {
+pub fn pair(access: String, refresh: String, org: Option<OrgId>) -> TokenPair {
     TokenPair {
         access_token: access,
         refresh_token: refresh,
@@ -102,8 +102,4 @@ pub fn next_refresh(d: &Deps<'_>, user: &UserId, org: Option<&OrgId>) -> (String
         rotated_at: None,
     };
     (refresh, record)
-}
-
-pub fn pair_for(access: String, refresh: String, org: Option<OrgId>) -> TokenPair {
-    pair(access, refresh, org)
 }
