@@ -18,6 +18,8 @@ pub enum Identity {
         id: String,
         org: Option<String>,
         role: Option<String>,
+        /// `brand` or `creator`.
+        account: Option<String>,
         staff: bool,
         session: Option<String>,
     },
@@ -39,6 +41,7 @@ impl Identity {
                 id,
                 org,
                 role,
+                account,
                 staff,
                 session,
             } => serde_json::json!({
@@ -46,6 +49,7 @@ impl Identity {
                 "principalId": id,
                 "orgId": org.clone().unwrap_or_default(),
                 "role": role.clone().unwrap_or_default(),
+                "accountType": account.clone().unwrap_or_default(),
                 "scopes": "",
                 "staff": staff,
                 "sessionId": session.clone().unwrap_or_default(),
@@ -96,6 +100,7 @@ pub fn authenticate(keys: &KeyRing, issuer: &str, authorization: Option<&str>) -
             id: c.sub,
             org: c.org,
             role: c.role,
+            account: c.acct,
             staff: c.staff,
             session: c.sid,
         },
@@ -127,6 +132,7 @@ mod tests {
                 id: "usr_1".into(),
                 org: Some("org_1".into()),
                 role: Some("admin".into()),
+                account: None,
                 staff: false,
                 session: None,
             }

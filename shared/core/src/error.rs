@@ -70,6 +70,14 @@ pub enum Error {
     /// The request conflicts with current state (`code` names which rule).
     #[error("conflict ({code}): {detail}")]
     Conflict { code: &'static str, detail: String },
+    /// A state machine refused a move; `allowed` lists where `from` may go.
+    #[error("{resource} cannot move from {from} to {to}; allowed: {}", if .allowed.is_empty() { "none".to_owned() } else { .allowed.join(", ") })]
+    InvalidTransition {
+        resource: &'static str,
+        from: String,
+        to: String,
+        allowed: Vec<String>,
+    },
     /// A plan limit would be exceeded.
     #[error("plan limit '{limit}' reached: {max} on plan {plan}")]
     LimitReached {
@@ -132,7 +140,7 @@ impl Error {
             Error::Forbidden(_) | Error::EmailNotVerified => 403,
             Error::NotFound { .. } | Error::RouteNotFound { .. } => 404,
             Error::MethodNotAllowed { .. } => 405,
-            Error::Conflict { .. } | Error::IdempotencyInProgress => 409,
+            Error::Conflict { .. } | Error::InvalidTransition { .. } | Error::IdempotencyInProgress => 409,
             Error::PayloadTooLarge { .. } => 413,
             Error::UnsupportedMediaType { .. } => 415,
             Error::IdempotencyKeyReused => 422,
@@ -156,6 +164,7 @@ impl Error {
             Error::RouteNotFound { .. } => "route-not-found",
             Error::MethodNotAllowed { .. } => "method-not-allowed",
             Error::Conflict { code, .. } => code,
+            Error::InvalidTransition { .. } => "invalid-transition",
             Error::LimitReached { .. } => "limit-reached",
             Error::Throttled { .. } => "throttled",
             Error::IdempotencyInProgress => "idempotency-in-progress",
@@ -178,6 +187,7 @@ impl Error {
             Error::RouteNotFound { .. } => "No such route",
             Error::MethodNotAllowed { .. } => "Method not allowed",
             Error::Conflict { .. } => "Conflict with the current state",
+            Error::InvalidTransition { .. } => "Transition not allowed",
             Error::LimitReached { .. } => "Plan limit reached",
             Error::Throttled { .. } => "Too many requests",
             Error::IdempotencyInProgress => "Request already in progress",
@@ -213,7 +223,7 @@ impl Error {
             Error::NotFound { .. }
             | Error::RouteNotFound { .. }
             | Error::MethodNotAllowed { .. } => "NotFound",
-            Error::Conflict { .. } => "Conflict",
+            Error::Conflict { .. } | Error::InvalidTransition { .. } => "Conflict",
             Error::LimitReached { .. } => "LimitReached",
             Error::Throttled { .. } => "Throttled",
             Error::IdempotencyInProgress | Error::Unavailable { .. } => "Retryable",
@@ -259,6 +269,14 @@ impl Error {
                 p.extensions.insert("allow".into(), allow.clone().into());
             }
             Error::Conflict { detail, .. } => p.detail = Some(detail.clone()),
+            Error::InvalidTransition {
+                from, to, allowed, ..
+            } => {
+                p.detail = Some(self.to_string());
+                p.extensions.insert("from".into(), from.as_str().into());
+                p.extensions.insert("to".into(), to.as_str().into());
+                p.extensions.insert("allowed".into(), allowed.clone().into());
+            }
             Error::Unavailable { detail, .. } => p.detail = Some(detail.clone()),
             Error::MalformedRequest(d) | Error::Unauthenticated(d) | Error::Forbidden(d) => {
                 p.detail = Some(d.clone())

@@ -126,6 +126,26 @@ prefixed_id!(
     /// An API key (server-to-server access for an organization).
     ApiKeyId, "key", "API key"
 );
+prefixed_id!(
+    /// A campaign run by a brand organization.
+    CampaignId, "cmp", "campaign"
+);
+prefixed_id!(
+    /// A creator's application to (or invitation into) a campaign.
+    ApplicationId, "app", "application"
+);
+prefixed_id!(
+    /// A contract between a brand and a creator.
+    ContractId, "ctr", "contract"
+);
+prefixed_id!(
+    /// An in-app notification.
+    NotificationId, "ntf", "notification"
+);
+prefixed_id!(
+    /// A creator verification request (social, document, video selfie, phone).
+    VerificationId, "vrq", "verification request"
+);
 
 #[cfg(test)]
 mod tests {

@@ -174,6 +174,8 @@ pub struct Principal {
     pub role: Option<Role>,
     /// API-key scopes (`campaigns:read`, …); empty for users.
     pub scopes: Vec<String>,
+    /// `brand` or `creator` for users (older tokens carry none); `None` for API keys.
+    pub account: Option<crate::user::AccountType>,
     /// NEXUS platform staff.
     pub staff: bool,
     /// The login session (refresh-token family) of a user's access token.
@@ -213,6 +215,26 @@ impl Principal {
         }
     }
 
+    /// Creator accounts only (their own profile, applications, contracts).
+    pub fn creator_id(&self) -> Result<crate::ids::UserId, Error> {
+        let id = self.user_id()?;
+        if self.account == Some(crate::user::AccountType::Creator) {
+            Ok(id)
+        } else {
+            Err(Error::Forbidden("this action is for creator accounts".into()))
+        }
+    }
+
+    /// NEXUS staff only (the admin console: verification reviews, …).
+    pub fn require_staff(&self) -> Result<crate::ids::UserId, Error> {
+        let id = self.user_id()?;
+        if self.staff {
+            Ok(id)
+        } else {
+            Err(Error::Forbidden("this action is for NEXUS staff".into()))
+        }
+    }
+
     /// Users only (e.g. creating organizations is not for API keys).
     pub fn user_id(&self) -> Result<crate::ids::UserId, Error> {
         match self.kind {
@@ -238,6 +260,7 @@ mod tests {
             org: Some(org.clone()),
             role: Some(role),
             scopes: vec![],
+            account: None,
             staff: false,
             session: None,
         }
@@ -307,6 +330,7 @@ mod tests {
             org: Some(org.clone()),
             role: None,
             scopes: vec!["campaigns:write".into()],
+            account: None,
             staff: false,
             session: None,
         };

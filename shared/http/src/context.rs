@@ -15,6 +15,8 @@ pub mod claims {
     /// Space-separated API-key scopes.
     pub const SCOPES: &str = "scopes";
     pub const STAFF: &str = "staff";
+    /// `brand` or `creator` (users only).
+    pub const ACCOUNT_TYPE: &str = "accountType";
     pub const SESSION_ID: &str = "sessionId";
     /// Why an anonymous caller has no principal (`missing`, `expired`, `invalid`, …).
     pub const AUTH_ERROR: &str = "authError";
@@ -90,6 +92,11 @@ pub fn principal(req: &Request) -> Result<Principal, Error> {
         scopes: text(claims::SCOPES)
             .map(|s| s.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default(),
+        account: match text(claims::ACCOUNT_TYPE) {
+            Some("creator") => Some(nexus_core::user::AccountType::Creator),
+            Some("brand") => Some(nexus_core::user::AccountType::Brand),
+            _ => None,
+        },
         staff: c
             .get(claims::STAFF)
             .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
