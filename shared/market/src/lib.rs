@@ -14,6 +14,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod notification;
 pub mod reputation;
+pub mod repo;
 pub mod vocab;
 
 pub use input::Audience;
