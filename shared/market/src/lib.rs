@@ -10,6 +10,7 @@ pub mod campaign;
 pub mod contract;
 pub mod creator;
 pub mod events;
+pub mod flows;
 pub mod input;
 pub mod lifecycle;
 pub mod notification;

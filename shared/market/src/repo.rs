@@ -415,3 +415,32 @@ pub async fn commit(store: &Store, tx: Tx, versioned: &[&str]) -> Result<(), Ret
         Err(e) => Err(Retry::Failed(e.into())),
     }
 }
+
+/// "This event was already counted" (reputation), kept 30 days.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReputationMarker {
+    pub creator_id: UserId,
+    pub event_id: String,
+    pub expires_at: i64,
+}
+
+impl ReputationMarker {
+    pub fn new(creator: &UserId, e: &nexus_core::events::DomainEvent, now: nexus_core::Timestamp) -> Self {
+        Self {
+            creator_id: creator.clone(),
+            event_id: e.id.to_string(),
+            expires_at: now.as_second() + 30 * 86_400,
+        }
+    }
+}
+
+impl Entity for ReputationMarker {
+    const KIND: &'static str = "REPEVT";
+    fn key(&self) -> Key {
+        Key::new(creator_pk(&self.creator_id), format!("REPEVT#{}", self.event_id))
+    }
+    fn expires_at(&self) -> Option<i64> {
+        Some(self.expires_at)
+    }
+}
