@@ -15,19 +15,33 @@ use crate::contract::{
     AcceptInput, Accepted, CancelInput, Cancelled, Contract, ContractTerms, DeliverableMove, Party,
     RatingInput,
 };
-use crate::creator::{CreatorProfile, ProfileInput, ReviewInput, VerificationInput, VerificationRequest};
+use crate::creator::{
+    CreatorProfile, ProfileInput, ReviewInput, VerificationInput, VerificationRequest,
+};
 use crate::events::{event, kind, CAMPAIGNS, CONTRACTS, CREATORS};
 use crate::lifecycle::{CampaignStatus, Trigger};
 use crate::repo::{self, commit, retrying, Retry};
 
 fn profile_event(p: &CreatorProfile, actor: &str, now: Timestamp) -> DomainEvent {
-    event(CREATORS, kind::PROFILE_UPDATED, None, actor, now, json!({"creatorId": p.creator_id}))
+    event(
+        CREATORS,
+        kind::PROFILE_UPDATED,
+        None,
+        actor,
+        now,
+        json!({"creatorId": p.creator_id}),
+    )
 }
 
 // ------------------------------------------------------------------ creators
 
 /// Create or replace the editable profile. The handle is unique.
-pub async fn save_profile(store: &Store, creator: &UserId, input: ProfileInput, now: Timestamp) -> Result<(CreatorProfile, bool), Error> {
+pub async fn save_profile(
+    store: &Store,
+    creator: &UserId,
+    input: ProfileInput,
+    now: Timestamp,
+) -> Result<(CreatorProfile, bool), Error> {
     let fields = input.parse()?;
     retrying(|| {
         let fields = fields.clone();
@@ -45,21 +59,35 @@ pub async fn save_profile(store: &Store, creator: &UserId, input: ProfileInput, 
                     p.apply(fields, now);
                     let mut tx = Tx::new().write(Write::replace(&p, version).map_err(Error::from)?);
                     if old_handle != p.handle {
-                        tx = tx.write(Write::ReleaseUnique { kind: "handle", value: old_handle, owner: creator.to_string() });
+                        tx = tx.write(Write::ReleaseUnique {
+                            kind: "handle",
+                            value: old_handle,
+                            owner: creator.to_string(),
+                        });
                     }
                     (tx, p)
                 }
             };
             if created || tx.len() > 1 {
-                tx = tx.write(Write::Unique { kind: "handle", value: p.handle.clone(), owner: creator.to_string() });
+                tx = tx.write(Write::Unique {
+                    kind: "handle",
+                    value: p.handle.clone(),
+                    owner: creator.to_string(),
+                });
             }
             tx = tx.event(profile_event(&p, creator.as_str(), now));
             match store.commit(tx).await {
                 Ok(()) => Ok((p, created)),
-                Err(nexus_store::StoreError::ConditionFailed { label }) if label == "unique handle" => Err(Retry::Failed(
-                    Error::Validation(vec![nexus_core::FieldError::new("/handle", "taken", "this handle is taken")]),
-                )),
-                Err(nexus_store::StoreError::ConditionFailed { label }) if label == "creator" => Err(Retry::Lost),
+                Err(nexus_store::StoreError::ConditionFailed { label })
+                    if label == "unique handle" =>
+                {
+                    Err(Retry::Failed(Error::Validation(vec![
+                        nexus_core::FieldError::new("/handle", "taken", "this handle is taken"),
+                    ])))
+                }
+                Err(nexus_store::StoreError::ConditionFailed { label }) if label == "creator" => {
+                    Err(Retry::Lost)
+                }
                 Err(e) => Err(Retry::Failed(e.into())),
             }
         }
@@ -68,11 +96,18 @@ pub async fn save_profile(store: &Store, creator: &UserId, input: ProfileInput, 
 }
 
 pub async fn my_profile(store: &Store, creator: &UserId) -> Result<CreatorProfile, Error> {
-    repo::profile(store, creator).await?.ok_or(Error::NotFound { resource: "creator profile" })
+    repo::profile(store, creator).await?.ok_or(Error::NotFound {
+        resource: "creator profile",
+    })
 }
 
 /// Change the profile with `f` (link accounts, portfolio, …).
-pub async fn edit_profile<F>(store: &Store, creator: &UserId, now: Timestamp, f: F) -> Result<CreatorProfile, Error>
+pub async fn edit_profile<F>(
+    store: &Store,
+    creator: &UserId,
+    now: Timestamp,
+    f: F,
+) -> Result<CreatorProfile, Error>
 where
     F: Fn(&mut CreatorProfile) -> Result<(), Error>,
 {
@@ -80,7 +115,9 @@ where
         let mut p = my_profile(store, creator).await?;
         let version = p.version;
         f(&mut p)?;
-        let tx = Tx::new().write(Write::replace(&p, version).map_err(Error::from)?).event(profile_event(&p, creator.as_str(), now));
+        let tx = Tx::new()
+            .write(Write::replace(&p, version).map_err(Error::from)?)
+            .event(profile_event(&p, creator.as_str(), now));
         commit(store, tx, &["creator"]).await?;
         p.version = version + 1;
         Ok(p)
@@ -88,12 +125,24 @@ where
     .await
 }
 
-pub async fn request_verification(store: &Store, creator: &UserId, input: VerificationInput, now: Timestamp) -> Result<VerificationRequest, Error> {
+pub async fn request_verification(
+    store: &Store,
+    creator: &UserId,
+    input: VerificationInput,
+    now: Timestamp,
+) -> Result<VerificationRequest, Error> {
     let p = my_profile(store, creator).await?;
     let r = input.parse(&p, now)?;
     let mine = repo::verifications_of(store, creator, 100, None).await?;
-    if mine.items.iter().any(|x| x.kind == r.kind && x.status == crate::creator::VerificationStatus::Pending) {
-        return Err(Error::conflict("verification-pending", format!("a {} verification is already waiting for review", r.kind)));
+    if mine
+        .items
+        .iter()
+        .any(|x| x.kind == r.kind && x.status == crate::creator::VerificationStatus::Pending)
+    {
+        return Err(Error::conflict(
+            "verification-pending",
+            format!("a {} verification is already waiting for review", r.kind),
+        ));
     }
     let tx = Tx::new().write(Write::create(&r)?).event(event(
         CREATORS,
@@ -108,7 +157,13 @@ pub async fn request_verification(store: &Store, creator: &UserId, input: Verifi
 }
 
 /// Staff decision; an approval grants the badge in the same transaction.
-pub async fn review_verification(store: &Store, staff: &UserId, id: &VerificationId, input: ReviewInput, now: Timestamp) -> Result<VerificationRequest, Error> {
+pub async fn review_verification(
+    store: &Store,
+    staff: &UserId,
+    id: &VerificationId,
+    input: ReviewInput,
+    now: Timestamp,
+) -> Result<VerificationRequest, Error> {
     retrying(|| {
         let input = input.clone();
         async move {
@@ -153,42 +208,85 @@ fn campaign_moved(c: &Campaign, m: &Moved, actor: &str, now: Timestamp) -> Domai
 }
 
 /// The campaign write (versioned) plus the active-slot counter when the move changes it.
-fn campaign_writes(mut tx: Tx, c: &Campaign, version: u64, moved: Option<&Moved>, plan: Plan, actor: &str, now: Timestamp) -> Result<Tx, Error> {
+fn campaign_writes(
+    mut tx: Tx,
+    c: &Campaign,
+    version: u64,
+    moved: Option<&Moved>,
+    plan: Plan,
+    actor: &str,
+    now: Timestamp,
+) -> Result<Tx, Error> {
     tx = tx.write(Write::replace(c, version)?);
     if let Some(m) = moved {
         let delta = active_delta(m);
         if delta != 0 {
-            tx = tx.write(repo::active_counter(&c.org_id, delta, plan.max(nexus_core::plans::Limit::ActiveCampaigns)));
+            tx = tx.write(repo::active_counter(
+                &c.org_id,
+                delta,
+                plan.max(nexus_core::plans::Limit::ActiveCampaigns),
+            ));
         }
         tx = tx.event(campaign_moved(c, m, actor, now));
     }
     Ok(tx)
 }
 
-pub async fn create_campaign(store: &Store, org: &OrgId, by: &UserId, input: CampaignInput, now: Timestamp) -> Result<Campaign, Error> {
+pub async fn create_campaign(
+    store: &Store,
+    org: &OrgId,
+    by: &UserId,
+    input: CampaignInput,
+    now: Timestamp,
+) -> Result<Campaign, Error> {
     let mut c = Campaign::new_draft(org.clone(), by.clone(), now);
     input.apply_to(&mut c, now)?;
     let tx = Tx::new()
         .write(Write::create(&c)?)
         .write(Write::create(&repo::campaign_ref(&c))?)
-        .event(event(CAMPAIGNS, kind::CAMPAIGN_CREATED, Some(org.clone()), by.as_str(), now,
-            json!({"campaignId": c.id, "campaignTitle": c.title, "orgId": org})));
+        .event(event(
+            CAMPAIGNS,
+            kind::CAMPAIGN_CREATED,
+            Some(org.clone()),
+            by.as_str(),
+            now,
+            json!({"campaignId": c.id, "campaignTitle": c.title, "orgId": org}),
+        ));
     store.commit(tx).await?;
     Ok(c)
 }
 
-pub async fn update_campaign(store: &Store, org: &OrgId, id: &CampaignId, actor: &str, input: CampaignInput, now: Timestamp) -> Result<Campaign, Error> {
+pub async fn update_campaign(
+    store: &Store,
+    org: &OrgId,
+    id: &CampaignId,
+    actor: &str,
+    input: CampaignInput,
+    now: Timestamp,
+) -> Result<Campaign, Error> {
     retrying(|| {
         let input = input.clone();
         async move {
             let mut c = repo::campaign(store, org, id).await?;
             if c.status != CampaignStatus::Draft {
-                return Err(Error::conflict("campaign-locked", format!("only drafts can be edited; this campaign is {}", c.status)).into());
+                return Err(Error::conflict(
+                    "campaign-locked",
+                    format!("only drafts can be edited; this campaign is {}", c.status),
+                )
+                .into());
             }
             let v = c.version;
             input.apply_to(&mut c, now)?;
-            let tx = Tx::new().write(Write::replace(&c, v).map_err(Error::from)?).event(event(
-                CAMPAIGNS, kind::CAMPAIGN_UPDATED, Some(org.clone()), actor, now, json!({"campaignId": c.id, "orgId": org})));
+            let tx = Tx::new()
+                .write(Write::replace(&c, v).map_err(Error::from)?)
+                .event(event(
+                    CAMPAIGNS,
+                    kind::CAMPAIGN_UPDATED,
+                    Some(org.clone()),
+                    actor,
+                    now,
+                    json!({"campaignId": c.id, "orgId": org}),
+                ));
             commit(store, tx, &["campaign"]).await?;
             c.version = v + 1;
             Ok(c)
@@ -198,7 +296,15 @@ pub async fn update_campaign(store: &Store, org: &OrgId, id: &CampaignId, actor:
 }
 
 /// A person's move (`POST /transitions`), with the plan's active-campaign limit.
-pub async fn transition_campaign(store: &Store, org: &OrgId, id: &CampaignId, to: CampaignStatus, plan: Plan, actor: &str, now: Timestamp) -> Result<Campaign, Error> {
+pub async fn transition_campaign(
+    store: &Store,
+    org: &OrgId,
+    id: &CampaignId,
+    to: CampaignStatus,
+    plan: Plan,
+    actor: &str,
+    now: Timestamp,
+) -> Result<Campaign, Error> {
     retrying(|| async move {
         let mut c = repo::campaign(store, org, id).await?;
         let v = c.version;
@@ -208,7 +314,10 @@ pub async fn transition_campaign(store: &Store, org: &OrgId, id: &CampaignId, to
         }
         let tx = campaign_writes(Tx::new(), &c, v, Some(&moved), plan, actor, now)?;
         match commit(store, tx, &["campaign"]).await {
-            Err(Retry::Failed(Error::Conflict { code: "active-campaigns-changed", .. })) => {
+            Err(Retry::Failed(Error::Conflict {
+                code: "active-campaigns-changed",
+                ..
+            })) => {
                 // The counter moved under us: report the limit like a direct check would.
                 Campaign::check_active_limit(plan, repo::active_count(store, org).await?)?;
                 return Err(Retry::Lost);
@@ -226,49 +335,107 @@ fn app_data(c: &Campaign, a: &Application) -> serde_json::Value {
 }
 
 /// A brand invites a creator (one application per creator and campaign).
-pub async fn invite(store: &Store, org: &OrgId, id: &CampaignId, creator: &UserId, message: Option<String>, actor: &str, now: Timestamp) -> Result<Application, Error> {
+pub async fn invite(
+    store: &Store,
+    org: &OrgId,
+    id: &CampaignId,
+    creator: &UserId,
+    message: Option<String>,
+    actor: &str,
+    now: Timestamp,
+) -> Result<Application, Error> {
     let c = repo::campaign(store, org, id).await?;
-    if !matches!(c.status, CampaignStatus::Draft | CampaignStatus::Published | CampaignStatus::Active | CampaignStatus::InProgress) {
-        return Err(Error::conflict("campaign-not-running", format!("a {} campaign can't invite creators", c.status)));
+    if !matches!(
+        c.status,
+        CampaignStatus::Draft
+            | CampaignStatus::Published
+            | CampaignStatus::Active
+            | CampaignStatus::InProgress
+    ) {
+        return Err(Error::conflict(
+            "campaign-not-running",
+            format!("a {} campaign can't invite creators", c.status),
+        ));
     }
     if repo::profile(store, creator).await?.is_none() {
-        return Err(Error::field("/creatorId", "not_found", "no creator profile with this id"));
+        return Err(Error::field(
+            "/creatorId",
+            "not_found",
+            "no creator profile with this id",
+        ));
     }
     let a = Application::invitation(c.id.clone(), org.clone(), creator.clone(), message, now);
     let tx = Tx::new()
         .write(Write::create(&a)?)
         .write(repo::application_claim(&a))
-        .event(event(CAMPAIGNS, kind::CREATOR_INVITED, Some(org.clone()), actor, now, app_data(&c, &a)));
+        .event(event(
+            CAMPAIGNS,
+            kind::CREATOR_INVITED,
+            Some(org.clone()),
+            actor,
+            now,
+            app_data(&c, &a),
+        ));
     match store.commit(tx).await {
-        Err(nexus_store::StoreError::ConditionFailed { label }) if label == "unique application" => {
-            Err(Error::conflict("already-in-campaign", "this creator was already invited or applied"))
+        Err(nexus_store::StoreError::ConditionFailed { label })
+            if label == "unique application" =>
+        {
+            Err(Error::conflict(
+                "already-in-campaign",
+                "this creator was already invited or applied",
+            ))
         }
         other => other.map_err(Error::from).map(|()| a),
     }
 }
 
 /// A campaign as a creator may see it (public and open, or invited).
-pub async fn campaign_for_creator(store: &Store, id: &CampaignId, creator: &UserId) -> Result<Campaign, Error> {
+pub async fn campaign_for_creator(
+    store: &Store,
+    id: &CampaignId,
+    creator: &UserId,
+) -> Result<Campaign, Error> {
     let org = repo::tenant_of(store, &format!("CAMPAIGN#{id}"), "campaign").await?;
     let c = repo::campaign(store, &org, id).await?;
     let invited = repo::application_of(store, id, creator).await?.is_some();
     let visible = invited || (c.visibility == Visibility::Public && c.status.accepts_creators());
-    if visible { Ok(c) } else { Err(Error::NotFound { resource: "campaign" }) }
+    if visible {
+        Ok(c)
+    } else {
+        Err(Error::NotFound {
+            resource: "campaign",
+        })
+    }
 }
 
-pub async fn apply(store: &Store, id: &CampaignId, creator: &UserId, input: ApplyInput, now: Timestamp) -> Result<Application, Error> {
+pub async fn apply(
+    store: &Store,
+    id: &CampaignId,
+    creator: &UserId,
+    input: ApplyInput,
+    now: Timestamp,
+) -> Result<Application, Error> {
     let pitch = input.parse()?;
     let c = campaign_for_creator(store, id, creator).await?;
     if !c.open_for_applications(now) {
-        return Err(Error::conflict("applications-closed", "this campaign is not taking applications"));
+        return Err(Error::conflict(
+            "applications-closed",
+            "this campaign is not taking applications",
+        ));
     }
-    let profile = my_profile(store, creator).await.map_err(|_| Error::conflict("no-profile", "create your creator profile first"))?;
+    let profile = my_profile(store, creator)
+        .await
+        .map_err(|_| Error::conflict("no-profile", "create your creator profile first"))?;
     if let Some(why) = c.ineligibility(&profile) {
         return Err(Error::conflict("not-eligible", why));
     }
     if let Some(budget) = &c.budget {
         if pitch.proposed_fee.currency != budget.total.currency {
-            return Err(Error::field("/proposedFee/currency", "currency_mismatch", format!("this campaign pays in {}", budget.total.currency.code())));
+            return Err(Error::field(
+                "/proposedFee/currency",
+                "currency_mismatch",
+                format!("this campaign pays in {}", budget.total.currency.code()),
+            ));
         }
     }
     let existing = repo::application_of(store, id, creator).await?;
@@ -283,25 +450,52 @@ pub async fn apply(store: &Store, id: &CampaignId, creator: &UserId, input: Appl
         }
         None => {
             if c.visibility == Visibility::InviteOnly {
-                return Err(Error::NotFound { resource: "campaign" });
+                return Err(Error::NotFound {
+                    resource: "campaign",
+                });
             }
-            let mut a = Application::invitation(c.id.clone(), c.org_id.clone(), creator.clone(), None, now);
+            let mut a =
+                Application::invitation(c.id.clone(), c.org_id.clone(), creator.clone(), None, now);
             a.invited = false;
             a.apply(pitch, now)?;
-            (a.clone(), Tx::new().write(Write::create(&a)?).write(repo::application_claim(&a)))
+            (
+                a.clone(),
+                Tx::new()
+                    .write(Write::create(&a)?)
+                    .write(repo::application_claim(&a)),
+            )
         }
     };
     a.updated_at = now;
-    let tx = tx.event(event(CAMPAIGNS, kind::APPLICATION_SUBMITTED, Some(c.org_id.clone()), creator.as_str(), now, app_data(&c, &a)));
+    let tx = tx.event(event(
+        CAMPAIGNS,
+        kind::APPLICATION_SUBMITTED,
+        Some(c.org_id.clone()),
+        creator.as_str(),
+        now,
+        app_data(&c, &a),
+    ));
     match store.commit(tx).await {
-        Err(nexus_store::StoreError::ConditionFailed { .. }) => Err(Error::conflict("already-applied", "you already applied to this campaign")),
+        Err(nexus_store::StoreError::ConditionFailed { .. }) => Err(Error::conflict(
+            "already-applied",
+            "you already applied to this campaign",
+        )),
         other => other.map_err(Error::from).map(|()| a),
     }
 }
 
-pub async fn withdraw(store: &Store, id: &CampaignId, creator: &UserId, now: Timestamp) -> Result<Application, Error> {
+pub async fn withdraw(
+    store: &Store,
+    id: &CampaignId,
+    creator: &UserId,
+    now: Timestamp,
+) -> Result<Application, Error> {
     let org = repo::tenant_of(store, &format!("CAMPAIGN#{id}"), "campaign").await?;
-    let app_id = repo::application_of(store, id, creator).await?.ok_or(Error::NotFound { resource: "application" })?;
+    let app_id = repo::application_of(store, id, creator)
+        .await?
+        .ok_or(Error::NotFound {
+            resource: "application",
+        })?;
     retrying(|| {
         let (org, app_id) = (org.clone(), app_id.clone());
         async move {
@@ -320,7 +514,16 @@ pub async fn withdraw(store: &Store, id: &CampaignId, creator: &UserId, now: Tim
 }
 
 /// The brand decides; `accept` reserves budget and a creator slot and creates the contract.
-pub async fn decide(store: &Store, org: &OrgId, id: &CampaignId, app_id: &ApplicationId, input: DecisionInput, plan: Plan, actor: &str, now: Timestamp) -> Result<(Application, Option<Contract>), Error> {
+pub async fn decide(
+    store: &Store,
+    org: &OrgId,
+    id: &CampaignId,
+    app_id: &ApplicationId,
+    input: DecisionInput,
+    plan: Plan,
+    actor: &str,
+    now: Timestamp,
+) -> Result<(Application, Option<Contract>), Error> {
     retrying(|| {
         let input = input.clone();
         async move {
@@ -346,17 +549,34 @@ pub async fn decide(store: &Store, org: &OrgId, id: &CampaignId, app_id: &Applic
                 let cv = c.version;
                 c.reserve(fee, plan, now)?;
                 let cid = ContractId::new();
-                let terms = ContractTerms::from_campaign(cid.clone(), &c, a.creator_id.clone(), fee)?;
+                let terms =
+                    ContractTerms::from_campaign(cid.clone(), &c, a.creator_id.clone(), fee)?;
                 let k = Contract::new(cid, a.id.clone(), terms, now)?;
                 a.contract_id = Some(k.id.clone());
                 tx = campaign_writes(tx, &c, cv, None, plan, actor, now)?
                     .write(Write::create(&k).map_err(Error::from)?)
                     .write(Write::create(&repo::contract_ref(&k)).map_err(Error::from)?)
-                    .event(event(CONTRACTS, kind::CONTRACT_CREATED, Some(org.clone()), actor, now, contract_data(&c, &k, None)));
+                    .event(event(
+                        CONTRACTS,
+                        kind::CONTRACT_CREATED,
+                        Some(org.clone()),
+                        actor,
+                        now,
+                        contract_data(&c, &k, None),
+                    ));
                 data["contractId"] = json!(k.id);
                 contract = Some(k);
             }
-            tx = tx.write(Write::replace(&a, av).map_err(Error::from)?).event(event(CAMPAIGNS, kind::APPLICATION_DECIDED, Some(org.clone()), actor, now, data));
+            tx = tx
+                .write(Write::replace(&a, av).map_err(Error::from)?)
+                .event(event(
+                    CAMPAIGNS,
+                    kind::APPLICATION_DECIDED,
+                    Some(org.clone()),
+                    actor,
+                    now,
+                    data,
+                ));
             commit(store, tx, &["application", "campaign"]).await?;
             a.version = av + 1;
             Ok((a, contract))
@@ -372,7 +592,12 @@ fn contract_data(c: &Campaign, k: &Contract, reason: Option<&str>) -> serde_json
 }
 
 /// Who the caller is in a contract: the creator party, or a brand member with `CampaignsWrite`.
-pub async fn contract_for(store: &Store, id: &ContractId, caller: &nexus_core::principal::Principal, write: bool) -> Result<(Contract, Party), Error> {
+pub async fn contract_for(
+    store: &Store,
+    id: &ContractId,
+    caller: &nexus_core::principal::Principal,
+    write: bool,
+) -> Result<(Contract, Party), Error> {
     use nexus_core::principal::Permission;
     let org = repo::tenant_of(store, &format!("CONTRACT#{id}"), "contract").await?;
     let k = repo::contract(store, &org, id).await?;
@@ -381,14 +606,31 @@ pub async fn contract_for(store: &Store, id: &ContractId, caller: &nexus_core::p
         if me == k.creator_id {
             return Ok((k, Party::Creator));
         }
-        return Err(Error::NotFound { resource: "contract" });
+        return Err(Error::NotFound {
+            resource: "contract",
+        });
     }
-    caller.require(&org, if write { Permission::CampaignsWrite } else { Permission::CampaignsRead }, "contract")?;
+    caller.require(
+        &org,
+        if write {
+            Permission::CampaignsWrite
+        } else {
+            Permission::CampaignsRead
+        },
+        "contract",
+    )?;
     Ok((k, Party::Brand))
 }
 
 /// A party accepts the terms (hash must match); both: signed, campaign may go ACTIVE.
-pub async fn accept_contract(store: &Store, id: &ContractId, caller: &nexus_core::principal::Principal, ip: &str, input: AcceptInput, now: Timestamp) -> Result<Contract, Error> {
+pub async fn accept_contract(
+    store: &Store,
+    id: &ContractId,
+    caller: &nexus_core::principal::Principal,
+    ip: &str,
+    input: AcceptInput,
+    now: Timestamp,
+) -> Result<Contract, Error> {
     let user = caller.user_id()?;
     retrying(|| {
         let input = input.clone();
@@ -417,7 +659,13 @@ pub async fn accept_contract(store: &Store, id: &ContractId, caller: &nexus_core
     .await
 }
 
-pub async fn cancel_contract(store: &Store, id: &ContractId, caller: &nexus_core::principal::Principal, input: CancelInput, now: Timestamp) -> Result<Contract, Error> {
+pub async fn cancel_contract(
+    store: &Store,
+    id: &ContractId,
+    caller: &nexus_core::principal::Principal,
+    input: CancelInput,
+    now: Timestamp,
+) -> Result<Contract, Error> {
     let actor = caller.id.clone();
     retrying(|| {
         let input = input.clone();
@@ -431,16 +679,35 @@ pub async fn cancel_contract(store: &Store, id: &ContractId, caller: &nexus_core
             let mut tx = Tx::new().write(Write::replace(&k, kv).map_err(Error::from)?);
             match outcome {
                 Cancelled::Requested => {
-                    tx = tx.event(event(CONTRACTS, kind::CONTRACT_CANCELLATION_REQUESTED, Some(k.org_id.clone()), &actor, now, contract_data(&c, &k, reason.as_deref())));
+                    tx = tx.event(event(
+                        CONTRACTS,
+                        kind::CONTRACT_CANCELLATION_REQUESTED,
+                        Some(k.org_id.clone()),
+                        &actor,
+                        now,
+                        contract_data(&c, &k, reason.as_deref()),
+                    ));
                 }
-                Cancelled::Done { was_signed, unspent, open } => {
+                Cancelled::Done {
+                    was_signed,
+                    unspent,
+                    open,
+                } => {
                     let cv = c.version;
                     c.release(unspent, open, was_signed, now);
                     let moved = c.complete_if_done(now);
                     let mut data = contract_data(&c, &k, reason.as_deref());
                     data["wasSigned"] = json!(was_signed);
-                    tx = campaign_writes(tx, &c, cv, moved.as_ref(), Plan::Enterprise, &actor, now)?
-                        .event(event(CONTRACTS, kind::CONTRACT_CANCELLED, Some(k.org_id.clone()), &actor, now, data));
+                    tx =
+                        campaign_writes(tx, &c, cv, moved.as_ref(), Plan::Enterprise, &actor, now)?
+                            .event(event(
+                                CONTRACTS,
+                                kind::CONTRACT_CANCELLED,
+                                Some(k.org_id.clone()),
+                                &actor,
+                                now,
+                                data,
+                            ));
                 }
             }
             commit(store, tx, &["contract", "campaign"]).await?;
@@ -451,7 +718,14 @@ pub async fn cancel_contract(store: &Store, id: &ContractId, caller: &nexus_core
     .await
 }
 
-pub async fn move_deliverable(store: &Store, id: &ContractId, n: u32, caller: &nexus_core::principal::Principal, input: DeliverableMove, now: Timestamp) -> Result<Contract, Error> {
+pub async fn move_deliverable(
+    store: &Store,
+    id: &ContractId,
+    n: u32,
+    caller: &nexus_core::principal::Principal,
+    input: DeliverableMove,
+    now: Timestamp,
+) -> Result<Contract, Error> {
     let user = caller.user_id()?;
     retrying(|| {
         let input = input.clone();
@@ -492,7 +766,13 @@ pub async fn move_deliverable(store: &Store, id: &ContractId, n: u32, caller: &n
     .await
 }
 
-pub async fn rate_contract(store: &Store, id: &ContractId, caller: &nexus_core::principal::Principal, input: RatingInput, now: Timestamp) -> Result<Contract, Error> {
+pub async fn rate_contract(
+    store: &Store,
+    id: &ContractId,
+    caller: &nexus_core::principal::Principal,
+    input: RatingInput,
+    now: Timestamp,
+) -> Result<Contract, Error> {
     let user = caller.user_id()?;
     retrying(|| {
         let input = input.clone();
@@ -518,7 +798,14 @@ pub async fn rate_contract(store: &Store, id: &ContractId, caller: &nexus_core::
 /// A reminder schedule fired (`due_soon` or `overdue`) for deliverable `n`.
 /// Emits the reminder event only while the deliverable still waits; overdue
 /// also flags it. Safe to run twice (the flag is set once; events carry the schedule's execution).
-pub async fn reminder_fired(store: &Store, org: &OrgId, id: &ContractId, n: u32, overdue: bool, now: Timestamp) -> Result<bool, Error> {
+pub async fn reminder_fired(
+    store: &Store,
+    org: &OrgId,
+    id: &ContractId,
+    n: u32,
+    overdue: bool,
+    now: Timestamp,
+) -> Result<bool, Error> {
     retrying(|| async move {
         let mut k = repo::contract(store, org, id).await?;
         let kv = k.version;
@@ -549,9 +836,16 @@ pub async fn reminder_fired(store: &Store, org: &OrgId, id: &ContractId, n: u32,
 /// score, once per event (a marker item with the event id is created in the
 /// same transaction). Returns the new score, or `None` when the event doesn't
 /// count or was seen before.
-pub async fn apply_reputation(store: &Store, e: &DomainEvent, now: Timestamp) -> Result<Option<f64>, Error> {
+pub async fn apply_reputation(
+    store: &Store,
+    e: &DomainEvent,
+    now: Timestamp,
+) -> Result<Option<f64>, Error> {
     let d = &e.data;
-    let Some(creator) = d["creatorId"].as_str().and_then(|s| s.parse::<UserId>().ok()) else {
+    let Some(creator) = d["creatorId"]
+        .as_str()
+        .and_then(|s| s.parse::<UserId>().ok())
+    else {
         return Ok(None);
     };
     let bump = |s: &mut crate::reputation::CreatorStats| -> bool {
@@ -610,12 +904,22 @@ pub async fn apply_reputation(store: &Store, e: &DomainEvent, now: Timestamp) ->
             let tx = Tx::new()
                 .write(Write::create(&marker).map_err(Error::from)?)
                 .write(Write::replace(&p, v).map_err(Error::from)?)
-                .event(event(CREATORS, kind::REPUTATION_UPDATED, None, "system", now,
-                    json!({"creatorId": creator, "score": p.reputation.score, "cause": e.id})));
+                .event(event(
+                    CREATORS,
+                    kind::REPUTATION_UPDATED,
+                    None,
+                    "system",
+                    now,
+                    json!({"creatorId": creator, "score": p.reputation.score, "cause": e.id}),
+                ));
             match store.commit(tx).await {
                 Ok(()) => Ok(Some(p.reputation.score)),
-                Err(nexus_store::StoreError::ConditionFailed { label }) if label == "repevt" => Ok(None),
-                Err(nexus_store::StoreError::ConditionFailed { label }) if label == "creator" => Err(Retry::Lost),
+                Err(nexus_store::StoreError::ConditionFailed { label }) if label == "repevt" => {
+                    Ok(None)
+                }
+                Err(nexus_store::StoreError::ConditionFailed { label }) if label == "creator" => {
+                    Err(Retry::Lost)
+                }
                 Err(e) => Err(Retry::Failed(e.into())),
             }
         }

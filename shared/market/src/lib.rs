@@ -14,8 +14,8 @@ pub mod flows;
 pub mod input;
 pub mod lifecycle;
 pub mod notification;
-pub mod reputation;
 pub mod repo;
+pub mod reputation;
 pub mod vocab;
 
 pub use input::Audience;
