@@ -105,6 +105,7 @@ fn local_clock(
     use nexus_core::Error;
     Box::pin(async move {
         let clock = gw.local.clock.clone();
+        let mut now = clock.now();
         if req.method() == Method::POST {
             let bytes = match axum::body::to_bytes(req.into_body(), 64 * 1024).await {
                 Ok(b) => b,
@@ -150,14 +151,15 @@ fn local_clock(
                     "give exactly one of advance or set",
                 )),
             };
-            if let Err(e) = moved {
-                return local_problem(e, "/_local/clock");
+            match moved {
+                Ok(t) => now = t,
+                Err(e) => return local_problem(e, "/_local/clock"),
             }
         }
         json_response(
             StatusCode::OK,
             &serde_json::json!({
-                "now": clock.now().to_string(),
+                "now": now.to_string(),
                 "offsetSeconds": clock.offset().as_secs_f64(),
             }),
         )
