@@ -31,6 +31,11 @@ pub struct Timing {
     pub retry_backoff_base: Duration,
     /// Longest wait between two retries.
     pub retry_backoff_cap: Duration,
+    /// How often the scheduler runner compares schedules with the local clock.
+    pub scheduler_tick: Duration,
+    /// Local bound on a schedule target's `MaximumRetryAttempts` (AWS allows
+    /// up to 185 over 24 h; locally a failing target is dead-lettered sooner).
+    pub scheduler_max_retries: u32,
 }
 
 impl Default for Timing {
@@ -40,6 +45,8 @@ impl Default for Timing {
             stream_poll_interval: Duration::from_millis(250),
             retry_backoff_base: Duration::from_millis(200),
             retry_backoff_cap: Duration::from_secs(10),
+            scheduler_tick: Duration::from_secs(1),
+            scheduler_max_retries: 10,
         }
     }
 }
@@ -67,7 +74,7 @@ pub struct Options {
     pub dynamodb: DynamoDb,
     /// Table name (`TABLE_NAME`); buckets are named `<table>-<bucket>`.
     pub table_name: String,
-    /// Local state: DynamoDB data, S3 objects, keys, stream checkpoints, dead letters.
+    /// Local state: DynamoDB data, S3 objects, keys, stream checkpoints, schedules, dead letters.
     pub state_dir: PathBuf,
     /// Wipe `state_dir` before starting.
     pub fresh: bool,
@@ -136,6 +143,8 @@ impl Options {
                 retry_backoff_base: Duration::from_millis(5),
                 retry_backoff_cap: Duration::from_millis(20),
                 stream_poll_interval: Duration::from_millis(100),
+                scheduler_tick: Duration::from_millis(50),
+                scheduler_max_retries: 3,
                 ..Timing::default()
             },
             ..Self::default()

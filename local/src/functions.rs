@@ -46,6 +46,11 @@ pub type EventFn = Arc<
         + Send
         + Sync,
 >;
+pub type InvokeFn = Arc<
+    dyn Fn(LambdaEvent<serde_json::Value>) -> BoxFuture<Result<serde_json::Value, Diagnostic>>
+        + Send
+        + Sync,
+>;
 
 /// An in-process function, by the kind of event it takes.
 #[derive(Clone)]
@@ -58,6 +63,8 @@ pub enum Handler {
     Stream(StreamFn),
     /// EventBridge rule target.
     Event(EventFn),
+    /// Invoked directly with a JSON payload (EventBridge Scheduler targets).
+    Invoke(InvokeFn),
 }
 
 impl std::fmt::Debug for Handler {
@@ -101,12 +108,21 @@ impl Handler {
         Handler::Event(Arc::new(move |e| Box::pin(f(e))))
     }
 
+    pub fn invoke<F, Fut>(f: F) -> Self
+    where
+        F: Fn(LambdaEvent<serde_json::Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<serde_json::Value, Diagnostic>> + Send + 'static,
+    {
+        Handler::Invoke(Arc::new(move |e| Box::pin(f(e))))
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Handler::Http(_) => "HTTP",
             Handler::Authorizer(_) => "authorizer",
             Handler::Stream(_) => "DynamoDB stream",
             Handler::Event(_) => "EventBridge",
+            Handler::Invoke(_) => "direct invoke",
         }
     }
 }
@@ -199,6 +215,13 @@ const REGISTRY: &[(&str, Build)] = &[
         Ok(Handler::event(move |event| {
             let state = state.clone();
             async move { audit::handler(&state, event).await }
+        }))
+    }),
+    ("reminders", |d| {
+        let state = Arc::new(d.platform.clone());
+        Ok(Handler::invoke(move |event| {
+            let state = state.clone();
+            async move { reminders::handler(&state, event).await }
         }))
     }),
 ];
@@ -294,6 +317,16 @@ impl Functions {
         Ok(Self { by_id })
     }
 
+    /// Functions with the given handlers (tests).
+    pub fn from_parts(parts: Vec<(FunctionDef, Handler)>) -> Self {
+        Self {
+            by_id: parts
+                .into_iter()
+                .map(|(def, handler)| (def.logical_id.clone(), Function { def, handler }))
+                .collect(),
+        }
+    }
+
     pub fn get(&self, logical_id: &str) -> Option<&Function> {
         self.by_id.get(logical_id)
     }
@@ -381,6 +414,9 @@ mod tests {
             cursor_key: nexus_core::cursor::CursorKey::new("k"),
             stage: "test".into(),
             s3_path_style: true,
+            schedule_group: None,
+            scheduler_role_arn: None,
+            reminders_target_arn: None,
         };
         let platform = nexus_ports::Platform::from_sdk(config, &sdk, None);
         let keys = nexus_auth::KeyRing::from_secrets(&"s".repeat(40), &[]).unwrap();
@@ -420,6 +456,7 @@ mod tests {
         assert_eq!(kind("authorizer"), "authorizer");
         assert_eq!(kind("outbox-publisher"), "DynamoDB stream");
         assert_eq!(kind("audit"), "EventBridge");
+        assert_eq!(kind("reminders"), "direct invoke");
         let err = fs
             .expect("auditFunction", "HTTP", "route GET /x")
             .err()

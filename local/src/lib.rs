@@ -9,6 +9,7 @@
 //! | DynamoDB stream event source mappings | [`streams`]: a poller per `template.yaml` stream source |
 //! | EventBridge bus + rules | [`eventbridge`]: an in-process [`nexus_ports::EventBus`] and pattern matcher |
 //! | S3 | [`s3`]: embedded `s3s-fs` with SigV4 (presigned URLs work unchanged) |
+//! | EventBridge Scheduler (one-time schedules) | [`scheduler`]: a [`nexus_ports::Scheduler`] and a runner driven by the adjustable [`clock`] |
 //!
 //! Wiring is read from `template.yaml` only: routes, authorizers, stream
 //! sources, rules, table and buckets are never listed in Rust. The one Rust
@@ -28,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod clock;
 pub mod config;
 pub mod dlq;
 pub mod eventbridge;
@@ -35,9 +37,11 @@ pub mod functions;
 pub mod gateway;
 pub mod platform;
 pub mod s3;
+pub mod scheduler;
 pub mod state;
 pub mod streams;
 
+pub use clock::LocalClock;
 pub use config::{DynamoDb, Options, Timing};
 pub use functions::{registered_functions, Handler};
 pub use platform::{LocalPlatform, SettleTimeout, StartError};

@@ -8,16 +8,24 @@
 //! table, the embedded S3 server and buckets, the event bus, the function
 //! states, the gateway and the workers.
 //!
+//! Every function gets the platform's [`LocalClock`] as `Platform.clock` and
+//! the [`LocalScheduler`] as `Platform.scheduler`; the config carries the
+//! scheduling variables a deployed function would get from the template:
+//! `SCHEDULE_GROUP` = `nexus-<stage>`, `SCHEDULER_ROLE_ARN` =
+//! `arn:aws:iam::000000000000:role/SchedulerInvokeRole` and
+//! `REMINDERS_TARGET_ARN` = the local ARN ([`crate::function_arn`]) of the
+//! template function whose `CodeUri` is `functions/reminders`.
+//!
 //! # Workers: the extension point
 //!
 //! Background components implement [`Worker`]: a name, an [`Activity`]
 //! (what [`LocalPlatform::settle`] watches) and `run`, which loops until the
 //! [`Shutdown`] fires. Today the workers are the stream consumers (one per
 //! `Type: DynamoDB` event in the template), built in
-//! [`LocalPlatform::start`] where the `workers` list is assembled. The Step
-//! Functions runner (`AWS::Serverless::StateMachine`) and the EventBridge
-//! Scheduler runner (`AWS::Scheduler::Schedule`) are meant to be added to
-//! that same list as sibling workers: they get the shutdown signal, are
+//! [`LocalPlatform::start`] where the `workers` list is assembled, and the
+//! one-time schedule runner ([`crate::scheduler::SchedulerRunner`]). The Step
+//! Functions runner (`AWS::Serverless::StateMachine`) is meant to be added to
+//! that same list as a sibling worker: they get the shutdown signal, are
 //! joined on stop, and count towards `settle` through their `Activity`
 //! (`Activity::counting` for executions in flight, `Activity::polling` for
 //! a timer loop).
@@ -34,11 +42,13 @@ use nexus_wiring::template::Template;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::clock::LocalClock;
 use crate::config::{DynamoDb, Options};
 use crate::dlq::DeadLetters;
 use crate::eventbridge::{self, LocalBus};
 use crate::functions::{self, BoxFuture, Deps, Functions};
 use crate::gateway::{self, Gateway};
+use crate::scheduler::LocalScheduler;
 use crate::state::StateDir;
 use crate::streams::{self, ConsumerConfig, StreamConsumer};
 
@@ -209,6 +219,8 @@ pub struct LocalPlatform {
     issuer: String,
     mail: Arc<nexus_ports::mail::LocalOutbox>,
     bus: LocalBus,
+    clock: Arc<LocalClock>,
+    scheduler: LocalScheduler,
     activities: Vec<(String, Arc<Activity>)>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<(String, JoinHandle<()>)>,
@@ -375,6 +387,13 @@ impl LocalPlatform {
             dlq.clone(),
             opts.timing.clone(),
         );
+        let clock = Arc::new(LocalClock::new());
+        let scheduler = LocalScheduler::open(
+            state.scheduler(),
+            format!("nexus-{}", opts.stage),
+            clock.clone(),
+        )
+        .map_err(StartError::State)?;
         let config = nexus_ports::Config {
             table_name: opts.table_name.clone(),
             event_bus_name: bus.name().to_owned(),
@@ -382,8 +401,19 @@ impl LocalPlatform {
             cursor_key: nexus_core::cursor::CursorKey::new(cursor_key),
             stage: opts.stage.clone(),
             s3_path_style: true,
+            schedule_group: Some(scheduler.group().to_owned()),
+            scheduler_role_arn: Some(format!(
+                "arn:aws:iam::{}:role/SchedulerInvokeRole",
+                crate::ACCOUNT_ID
+            )),
+            reminders_target_arn: defs
+                .iter()
+                .find(|f| f.name == "reminders")
+                .map(|f| crate::function_arn(&f.logical_id)),
         };
-        let platform = nexus_ports::Platform::from_sdk(config, &sdk, Some(Arc::new(bus.clone())));
+        let platform = nexus_ports::Platform::from_sdk(config, &sdk, Some(Arc::new(bus.clone())))
+            .with_clock(clock.clone())
+            .with_scheduler(Arc::new(scheduler.clone()));
         let mail = Arc::new(nexus_ports::mail::LocalOutbox::default());
         let cipher =
             nexus_ports::cipher::LocalCipher::new(state.data_key().map_err(StartError::State)?)
@@ -409,6 +439,8 @@ impl LocalPlatform {
         let local = gateway::LocalContext {
             platform: platform.clone(),
             mail: mail.clone(),
+            clock: clock.clone(),
+            scheduler: scheduler.clone(),
         };
         let gateway = Gateway::new(
             &template,
@@ -442,7 +474,17 @@ impl LocalPlatform {
                 .map_err(StartError::Wiring)?,
             ));
         }
-        // Future sibling workers (Step Functions runner, Scheduler runner) are pushed here.
+        workers.push(Arc::new(
+            scheduler
+                .runner(
+                    &functions,
+                    &template.scheduler_targets(),
+                    dlq.clone(),
+                    opts.timing.clone(),
+                )
+                .map_err(StartError::Wiring)?,
+        ));
+        // Future sibling workers (Step Functions runner) are pushed here.
 
         // 6. Run.
         let (shutdown, rx) = watch::channel(false);
@@ -490,6 +532,8 @@ impl LocalPlatform {
             issuer: opts.jwt_issuer,
             mail,
             bus,
+            clock,
+            scheduler,
             activities,
             shutdown,
             tasks,
@@ -543,6 +587,14 @@ impl LocalPlatform {
     /// What the functions' Mailer (the SES stand-in) has "sent".
     pub fn mail(&self) -> &nexus_ports::mail::LocalOutbox {
         &self.mail
+    }
+    /// The adjustable clock every function reads (`Platform.clock`).
+    pub fn clock(&self) -> &LocalClock {
+        &self.clock
+    }
+    /// The functions' `Platform.scheduler`, with its pending schedules and outcomes.
+    pub fn scheduler(&self) -> &LocalScheduler {
+        &self.scheduler
     }
     pub fn summary(&self) -> Summary {
         self.summary
@@ -622,6 +674,7 @@ impl LocalPlatform {
              \x20 S3         {s3}   buckets {buckets} (path-style, access key {ak} / secret {sk})\n\
              \x20 Events     bus {bus}: {rules} rule(s), {streams} stream source(s)\n\
              \x20 Mail       {url}/_local/outbox?to=<address>   (what the functions \"sent\")\n\
+             \x20 Schedules  {url}/_local/schedules   ·   clock {url}/_local/clock (POST {{\"advance\":\"PT2H\"}})\n\
              \x20 State      {state}\n\
              Try: curl {url}/health   ·   API docs: {url}/docs   ·   Ctrl-C stops everything",
             url = self.url(),

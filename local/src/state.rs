@@ -8,7 +8,8 @@
 //! | `keys/jwt-secret` | access-token signing secret (`nexus_auth::FileKeys`) |
 //! | `keys/data-key` | AES-256 key of the local KMS stand-in (hex, 0600) |
 //! | `streams/<function>.seq` | last processed stream position per stream consumer |
-//! | `dlq/` | dead letters: exhausted stream batches and rule deliveries |
+//! | `scheduler/schedules.json` | pending one-time schedules and recent outcomes |
+//! | `dlq/` | dead letters: exhausted stream batches, rule deliveries and schedules |
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +51,7 @@ impl StateDir {
             me.s3(),
             me.keys(),
             me.streams(),
+            me.scheduler(),
             me.dlq(),
         ] {
             std::fs::create_dir_all(&dir)
@@ -86,6 +88,9 @@ impl StateDir {
     }
     pub fn streams(&self) -> PathBuf {
         self.root.join("streams")
+    }
+    pub fn scheduler(&self) -> PathBuf {
+        self.root.join("scheduler")
     }
     pub fn dlq(&self) -> PathBuf {
         self.root.join("dlq")

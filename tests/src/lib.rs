@@ -65,8 +65,13 @@ pub const PASSWORD: &str = "violet-kayak-47-orbit";
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|o| o).await
+    }
+
+    /// A platform with adjusted options (e.g. `o.with_override("reminders", …)`).
+    pub async fn spawn_with(adjust: impl FnOnce(Options) -> Options) -> Self {
         let endpoint = nexus_devenv::dynamodb_local::shared_endpoint().await;
-        let local = LocalPlatform::start(Options::ephemeral(endpoint))
+        let local = LocalPlatform::start(adjust(Options::ephemeral(endpoint)))
             .await
             .expect("local platform starts");
         Self {
@@ -245,6 +250,43 @@ impl TestApp {
             refresh: t.body["refreshToken"].as_str().expect("r").to_owned(),
             ..invitee.clone()
         }
+    }
+
+    /// The local clock's now (`GET /_local/clock`).
+    pub async fn now(&self) -> jiff::Timestamp {
+        let r = self.get("/_local/clock", None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["now"]
+            .as_str()
+            .expect("now")
+            .parse()
+            .expect("RFC 3339")
+    }
+
+    /// Move the local clock forward (`POST /_local/clock {"advance": seconds}`);
+    /// returns the new now.
+    pub async fn advance_clock(&self, seconds: i64) -> jiff::Timestamp {
+        let r = self
+            .post("/_local/clock", None, json!({ "advance": seconds }))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["now"]
+            .as_str()
+            .expect("now")
+            .parse()
+            .expect("RFC 3339")
+    }
+
+    /// Pending one-time schedules (`GET /_local/schedules`), or with `state`
+    /// (`fired`, `failed`, `skipped`, `all`) what became of past ones.
+    pub async fn schedules(&self, state: Option<&str>) -> Vec<Value> {
+        let path = match state {
+            Some(s) => format!("/_local/schedules?state={s}"),
+            None => "/_local/schedules".into(),
+        };
+        let r = self.get(&path, None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["items"].as_array().cloned().unwrap_or_default()
     }
 
     pub async fn settle(&self) {

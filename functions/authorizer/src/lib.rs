@@ -100,6 +100,9 @@ mod tests {
             cursor_key: nexus_core::cursor::CursorKey::new("k"),
             stage: "test".into(),
             s3_path_style: true,
+            schedule_group: None,
+            scheduler_role_arn: None,
+            reminders_target_arn: None,
         };
         State::new(
             KeyRing::from_secrets(&"s".repeat(40), &[]).unwrap(),

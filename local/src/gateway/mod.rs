@@ -50,7 +50,12 @@ type LocalRoute = (
     &'static str,
     fn(Arc<Gateway>, axum::extract::Request) -> crate::functions::BoxFuture<Response>,
 );
-const LOCAL_ROUTES: &[LocalRoute] = &[("GET", "/_local/outbox", local_outbox)];
+const LOCAL_ROUTES: &[LocalRoute] = &[
+    ("GET", "/_local/outbox", local_outbox),
+    ("GET", "/_local/clock", local_clock),
+    ("POST", "/_local/clock", local_clock),
+    ("GET", "/_local/schedules", local_schedules),
+];
 pub const LOCAL_PREFIX: &str = "/_local/";
 
 /// What local-only routes can see.
@@ -59,6 +64,139 @@ pub struct LocalContext {
     pub platform: nexus_ports::Platform,
     /// The SES stand-in every function's Mailer writes to.
     pub mail: Arc<nexus_ports::mail::LocalOutbox>,
+    /// Every function's `Platform.clock`.
+    pub clock: Arc<crate::clock::LocalClock>,
+    /// Every function's `Platform.scheduler`.
+    pub scheduler: crate::scheduler::LocalScheduler,
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut r = Response::new(axum::body::Body::from(body.to_string()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A 400 `application/problem+json`, like the functions' own.
+fn local_problem(e: nexus_core::Error, instance: &str) -> Response {
+    let p = e.to_problem(None, Some(instance));
+    let mut r = json_response(
+        StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST),
+        &serde_json::to_value(&p).unwrap_or_default(),
+    );
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(nexus_core::error::PROBLEM_CONTENT_TYPE),
+    );
+    r
+}
+
+/// `GET /_local/clock`: `{"now", "offsetSeconds"}` of the local clock.
+/// `POST /_local/clock` with `{"advance": "PT2H"}` (ISO 8601 duration, or
+/// seconds) or `{"set": "<RFC 3339>"}` moves it forward and answers the same.
+fn local_clock(
+    gw: Arc<Gateway>,
+    req: axum::extract::Request,
+) -> crate::functions::BoxFuture<Response> {
+    use nexus_core::time::Clock;
+    use nexus_core::Error;
+    Box::pin(async move {
+        let clock = gw.local.clock.clone();
+        let mut now = clock.now();
+        if req.method() == Method::POST {
+            let bytes = match axum::body::to_bytes(req.into_body(), 64 * 1024).await {
+                Ok(b) => b,
+                Err(e) => {
+                    return local_problem(Error::MalformedRequest(e.to_string()), "/_local/clock")
+                }
+            };
+            let body: Value = match serde_json::from_slice(&bytes) {
+                Ok(v @ Value::Object(_)) => v,
+                Ok(_) => return local_problem(Error::MalformedRequest("the body is a JSON object: {\"advance\": \"PT2H\"} or {\"set\": \"<RFC 3339>\"}".into()), "/_local/clock"),
+                Err(e) => return local_problem(Error::MalformedRequest(e.to_string()), "/_local/clock"),
+            };
+            let moved = match (body.get("advance"), body.get("set")) {
+                (Some(a), None) => crate::clock::parse_advance(a)
+                    .map_err(|e| Error::field("/advance", "invalid_format", e))
+                    .and_then(|d| {
+                        clock
+                            .advance(d)
+                            .map_err(|e| Error::field("/advance", "out_of_range", e))
+                    }),
+                (None, Some(Value::String(t))) => t
+                    .parse::<jiff::Timestamp>()
+                    .map_err(|e| {
+                        Error::field(
+                            "/set",
+                            "invalid_format",
+                            format!("{t:?} is not an RFC 3339 time: {e}"),
+                        )
+                    })
+                    .and_then(|t| {
+                        clock
+                            .set(t)
+                            .map_err(|e| Error::field("/set", "out_of_range", e))
+                    }),
+                (None, Some(_)) => Err(Error::field(
+                    "/set",
+                    "invalid_type",
+                    "set is an RFC 3339 time string",
+                )),
+                _ => Err(Error::field(
+                    "/",
+                    "invalid_format",
+                    "give exactly one of advance or set",
+                )),
+            };
+            match moved {
+                Ok(t) => now = t,
+                Err(e) => return local_problem(e, "/_local/clock"),
+            }
+        }
+        json_response(
+            StatusCode::OK,
+            &serde_json::json!({
+                "now": now.to_string(),
+                "offsetSeconds": clock.offset().as_secs_f64(),
+            }),
+        )
+    })
+}
+
+/// `GET /_local/schedules`: `{"items": [...]}`, the pending one-time
+/// schedules, soonest first; `?state=fired|failed|skipped|all` lists what
+/// became of past ones instead (oldest first).
+fn local_schedules(
+    gw: Arc<Gateway>,
+    req: axum::extract::Request,
+) -> crate::functions::BoxFuture<Response> {
+    Box::pin(async move {
+        let state = req.uri().query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.into_owned())
+        });
+        let s = &gw.local.scheduler;
+        let items = match state.as_deref() {
+            None | Some("pending") => s.pending(),
+            Some("all") => s.outcomes(None),
+            Some(st @ ("fired" | "failed" | "skipped")) => s.outcomes(Some(st)),
+            Some(other) => {
+                return local_problem(
+                    nexus_core::Error::field(
+                        "query/state",
+                        "unknown_value",
+                        format!("{other:?}: state is one of pending, fired, failed, skipped, all"),
+                    ),
+                    "/_local/schedules",
+                )
+            }
+        };
+        json_response(StatusCode::OK, &serde_json::json!({ "items": items }))
+    })
 }
 
 /// `GET /_local/outbox?to=<email>`: `{"items": [...]}`, the messages the

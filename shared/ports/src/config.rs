@@ -2,6 +2,8 @@
 
 use nexus_core::cursor::CursorKey;
 
+use crate::scheduler::{RetryPolicy, ScheduleTarget};
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// `TABLE_NAME`
@@ -16,6 +18,13 @@ pub struct Config {
     pub stage: String,
     /// Path-style S3 addressing (`S3_FORCE_PATH_STYLE=true`), needed by local S3 servers.
     pub s3_path_style: bool,
+    /// `SCHEDULE_GROUP`: the EventBridge Scheduler group of one-time schedules
+    /// (set on functions that schedule; `default` when absent).
+    pub schedule_group: Option<String>,
+    /// `SCHEDULER_ROLE_ARN`: the role Scheduler assumes to invoke targets.
+    pub scheduler_role_arn: Option<String>,
+    /// `REMINDERS_TARGET_ARN`: the reminders function, target of reminder schedules.
+    pub reminders_target_arn: Option<String>,
 }
 
 impl Config {
@@ -29,6 +38,33 @@ impl Config {
             cursor_key: CursorKey::new(var("CURSOR_KEY")?),
             stage: std::env::var("STAGE").unwrap_or_else(|_| "dev".into()),
             s3_path_style: std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true"),
+            schedule_group: optional("SCHEDULE_GROUP"),
+            scheduler_role_arn: optional("SCHEDULER_ROLE_ARN"),
+            reminders_target_arn: optional("REMINDERS_TARGET_ARN"),
         })
     }
+
+    /// The target of reminder schedules (`REMINDERS_TARGET_ARN`, assumed with
+    /// `SCHEDULER_ROLE_ARN`). Functions that schedule reminders call this at
+    /// init so a missing variable fails the cold start, not a request.
+    pub fn reminders_target(&self) -> Result<ScheduleTarget, String> {
+        let need = |v: &Option<String>, k: &str| {
+            v.clone().ok_or_else(|| {
+                format!(
+                    "environment variable {k} is required to schedule reminders; \
+                     give the function SCHEDULE_GROUP, SCHEDULER_ROLE_ARN and REMINDERS_TARGET_ARN \
+                     in template.yaml (see SchedulerInvokeRole)"
+                )
+            })
+        };
+        Ok(ScheduleTarget {
+            arn: need(&self.reminders_target_arn, "REMINDERS_TARGET_ARN")?,
+            role_arn: need(&self.scheduler_role_arn, "SCHEDULER_ROLE_ARN")?,
+            retry: RetryPolicy::default(),
+        })
+    }
+}
+
+fn optional(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }

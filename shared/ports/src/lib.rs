@@ -4,13 +4,14 @@
 //! Production builds each adapter from the Lambda environment
 //! ([`Platform::from_env`]); the local platform builds the same adapters
 //! against local endpoints (DynamoDB Local, the embedded S3 server) and
-//! replaces only the event bus with its in-process one.
+//! replaces the event bus, the scheduler and the clock with its own.
 
 pub mod cipher;
 pub mod config;
 pub mod events;
 pub mod mail;
 pub mod media;
+pub mod scheduler;
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ pub use aws_config::{BehaviorVersion, SdkConfig};
 pub use config::Config;
 pub use events::{EventBridgeBus, EventBus, OutboxEvent, PublishFailure};
 pub use media::{MediaStore, PresignedRequest, S3Media};
+pub use scheduler::{EventBridgeScheduler, OneTimeSchedule, ScheduleTarget, Scheduler};
 pub use {aws_config, aws_sdk_kms, aws_sdk_sesv2};
 
 /// Everything a function needs, built once per execution environment.
@@ -31,6 +33,8 @@ pub struct Platform {
     pub events: Arc<dyn EventBus>,
     pub media: Arc<dyn MediaStore>,
     pub clock: Arc<dyn Clock>,
+    /// One-time schedules (EventBridge Scheduler; the local runner locally).
+    pub scheduler: Arc<dyn Scheduler>,
 }
 
 impl Platform {
@@ -64,12 +68,32 @@ impl Platform {
                 config.event_bus_name.clone(),
             ))
         });
+        let scheduler = Arc::new(EventBridgeScheduler::new(
+            aws_sdk_scheduler::Client::new(sdk),
+            config
+                .schedule_group
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+        ));
         Self {
             media: Arc::new(S3Media::new(s3, config.media_bucket.clone())),
             events,
             store,
             clock: Arc::new(SystemClock),
+            scheduler,
             config,
         }
+    }
+
+    /// Replace the scheduler (the local platform's runner).
+    pub fn with_scheduler(mut self, scheduler: Arc<dyn Scheduler>) -> Self {
+        self.scheduler = scheduler;
+        self
+    }
+
+    /// Replace the clock (the local platform's adjustable clock, tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }

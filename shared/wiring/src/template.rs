@@ -386,6 +386,66 @@ impl Template {
             .collect()
     }
 
+    /// Logical ids of the functions EventBridge Scheduler may invoke: every
+    /// `!GetAtt <Function>.Arn` in a `lambda:InvokeFunction` statement of an
+    /// `AWS::IAM::Role` trusted by `scheduler.amazonaws.com` (inline `Policies`).
+    pub fn scheduler_targets(&self) -> Vec<String> {
+        fn list(v: Option<&Value>) -> Vec<&Value> {
+            match v {
+                Some(Value::Sequence(xs)) => xs.iter().collect(),
+                Some(v) => vec![v],
+                None => vec![],
+            }
+        }
+        let functions: Vec<String> = self
+            .resources_of("AWS::Serverless::Function")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let mut out = vec![];
+        for (_, role) in self.resources_of("AWS::IAM::Role") {
+            let Some(p) = role.get("Properties") else {
+                continue;
+            };
+            let trusted = list(
+                p.get("AssumeRolePolicyDocument")
+                    .and_then(|d| d.get("Statement")),
+            )
+            .into_iter()
+            .any(|st| {
+                list(st.get("Principal").and_then(|p| p.get("Service")))
+                    .into_iter()
+                    .any(|svc| svc.as_str() == Some("scheduler.amazonaws.com"))
+            });
+            if !trusted {
+                continue;
+            }
+            for policy in list(p.get("Policies")) {
+                for st in list(
+                    policy
+                        .get("PolicyDocument")
+                        .and_then(|d| d.get("Statement")),
+                ) {
+                    let invokes = list(st.get("Action"))
+                        .into_iter()
+                        .any(|a| a.as_str() == Some("lambda:InvokeFunction"));
+                    if !invokes || st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+                        continue;
+                    }
+                    for r in list(st.get("Resource")) {
+                        if let Some(id) = Self::resolve_ref(r).filter(|id| functions.contains(id)) {
+                            if !out.contains(&id) {
+                                out.push(id);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Logical ids of S3 buckets.
     pub fn buckets(&self) -> Vec<String> {
         self.resources_of("AWS::S3::Bucket")
@@ -457,5 +517,58 @@ impl Template {
                 .and_then(|t| t.get("StreamViewType"))
                 .and_then(s),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduler_targets_are_the_functions_a_scheduler_role_may_invoke() {
+        let t = Template::parse(
+            r#"
+Resources:
+  Reminders:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: functions/reminders}
+  Other:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: functions/other}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {Service: scheduler.amazonaws.com}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: lambda:InvokeFunction
+                Resource:
+                  - !GetAtt Reminders.Arn
+  LambdaRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {Service: [lambda.amazonaws.com]}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: [lambda:InvokeFunction]
+                Resource: !GetAtt Other.Arn
+"#,
+        )
+        .unwrap();
+        assert_eq!(t.scheduler_targets(), ["Reminders"]);
     }
 }
