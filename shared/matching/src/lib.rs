@@ -3,10 +3,12 @@
 //! [`score`] is pure: five factors (audience overlap, content similarity,
 //! performance, budget fit, brand safety), each 0..1 with a sentence saying
 //! why, weighted into a 0..100 total. [`rank`] embeds the texts through an
-//! [`Embedder`] port and sorts creators by score.
+//! [`Embedder`] port and sorts creators by score. The [`eval`] module holds a
+//! seeded, rule-labelled evaluation set and NDCG@k. See `docs/matching.md`.
 
 pub mod bedrock;
 pub mod embed;
+pub mod eval;
 pub mod model;
 pub mod score;
 
