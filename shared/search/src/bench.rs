@@ -411,6 +411,7 @@ pub struct Report {
     pub index: Duration,
     pub compact: Duration,
     pub segments_before_compact: usize,
+    pub segments: usize,
     pub index_bytes: u64,
     pub open: Duration,
     pub overall: Latency,
@@ -480,6 +481,7 @@ pub fn run(opts: &Options) -> Result<Report, Box<dyn std::error::Error + Send + 
     let t = Instant::now();
     search.compact()?;
     let compact = t.elapsed();
+    let segments = search.segment_count();
     let docs = search.num_docs();
     drop(search);
     let index_bytes = dir_size(&dir);
@@ -491,7 +493,9 @@ pub fn run(opts: &Options) -> Result<Report, Box<dyn std::error::Error + Send + 
 
     let qs = queries(opts.queries, opts.seed);
     eprintln!("running {} queries…", qs.len());
-    let mut per_kind: BTreeMap<&str, (Vec<f64>, Vec<usize>, Vec<u64>)> = BTreeMap::new();
+    // kind → (latencies ms, hits, totals)
+    type Samples = (Vec<f64>, Vec<usize>, Vec<u64>);
+    let mut per_kind: BTreeMap<&str, Samples> = BTreeMap::new();
     let (mut all_ms, mut all_hits, mut all_totals) = (Vec::new(), Vec::new(), Vec::new());
     let wall = Instant::now();
     for (kind, q) in &qs {
@@ -530,6 +534,7 @@ pub fn run(opts: &Options) -> Result<Report, Box<dyn std::error::Error + Send + 
         index,
         compact,
         segments_before_compact,
+        segments,
         index_bytes,
         open,
         queries_per_sec: all_ms.len() as f64 / wall,
@@ -562,8 +567,9 @@ pub fn print(r: &Report) {
         r.docs as f64 / r.index.as_secs_f64()
     );
     println!(
-        "| merge {} segments → 1 | {:.1} s |",
+        "| merge {} segments → {} | {:.1} s |",
         r.segments_before_compact,
+        r.segments,
         r.compact.as_secs_f64()
     );
     println!(

@@ -22,7 +22,7 @@ mod cursor;
 mod query;
 pub mod tantivy_adapter;
 
-pub use tantivy_adapter::{TantivySearch, WriterOptions};
+pub use tantivy_adapter::{IndexOptions, TantivySearch, RATE_CURRENCIES};
 
 /// Platforms a [`PlatformStats`] or [`SearchQuery::platform`] may name.
 pub const PLATFORMS: [&str; 6] = [

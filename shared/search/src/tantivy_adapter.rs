@@ -19,11 +19,14 @@
 //!   field per country), 1 = age band, 2 = gender. "US share ≥ 0.25" is then
 //!   the term range `[0|US|2500, 0|US|10000]`: exact at basis-point
 //!   precision, one range over the inverted index whatever the country.
-//! * `rate`: indexed + FAST multi-valued `u64`, one per currency the creator
-//!   quotes in, `currency << 44 | lowest amount` (currency: three letters →
-//!   0..17576). A rate bound is the range `[cur|min, cur|max]`; creators
-//!   without a rate in that currency have no value in it and never match.
-//!   `RateAsc` reads the same column.
+//! * Rates: the creator's lowest amount per currency. Common currencies
+//!   ([`RATE_CURRENCIES`]) get a single-valued FAST column each
+//!   (`rate_USD`, …): bounds are columnar ranges, `RateAsc` reads the same
+//!   column, and creators without a rate in that currency have no value, so
+//!   they never match a bound. Any other ISO 4217 code goes to `rate_other`,
+//!   a multi-valued FAST `u64` of `currency << 44 | amount` (currency: three
+//!   letters → 0..17576) filtered by the range `[cur|min, cur|max]`: correct
+//!   for every code, just slower than a dedicated column.
 //! * `creator_id`: raw, indexed (delete by term) and FAST (dictionary-encoded
 //!   column; hits are read from it, there is no doc store payload).
 //!
@@ -37,6 +40,13 @@
 //! the next page keeps documents strictly after it, so ties across a page
 //! boundary neither repeat nor vanish. Filter-only and field-sorted queries
 //! run without scoring.
+//!
+//! # Threads
+//!
+//! Queries run on `search_threads` threads, one segment each;
+//! [`TantivySearch::compact`] merges the index into that many segments of
+//! similar size so a query over 1M profiles uses every core (1 on a small
+//! Lambda, where searching stays on the calling thread).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -71,6 +81,26 @@ use crate::{
 const TEXT_ANALYZER: &str = "nexus_text";
 const STEM_ANALYZER: &str = "nexus_stem";
 
+/// Currencies with their own rate column (others share `rate_other`).
+pub const RATE_CURRENCIES: [&str; 28] = [
+    "USD", "EUR", "GBP", "CAD", "AUD", "BRL", "INR", "MXN", "JPY", "IDR", "PHP", "NGN", "TRY",
+    "KRW", "ZAR", "ARS", "CHF", "SEK", "NOK", "DKK", "PLN", "CNY", "HKD", "SGD", "NZD", "AED",
+    "SAR", "COP",
+];
+
+/// Column for a currency index: `Some(position in RATE_CURRENCIES)` or the shared one.
+fn rate_column(currency: u64) -> Option<usize> {
+    RATE_CURRENCIES
+        .iter()
+        .position(|c| currency_index(c) == Some(currency))
+}
+
+fn rate_name(currency: u64) -> String {
+    rate_column(currency).map_or("rate_other".into(), |i| {
+        format!("rate_{}", RATE_CURRENCIES[i])
+    })
+}
+
 const DIM_COUNTRY: u64 = 0;
 const DIM_AGE: u64 = 1;
 const DIM_GENDER: u64 = 2;
@@ -101,7 +131,8 @@ struct Fields {
     followers: [Field; PLATFORMS.len()],
     engagement: [Field; PLATFORMS.len()],
     audience: Field,
-    rate: Field,
+    rates: [Field; RATE_CURRENCIES.len()],
+    rate_other: Field,
 }
 
 fn followers_name(p: Option<usize>) -> String {
@@ -142,8 +173,9 @@ fn schema() -> (Schema, Fields) {
     let followers = PLATFORMS.map(|p| b.add_u64_field(&format!("followers_{p}"), fast()));
     let engagement = PLATFORMS.map(|p| b.add_f64_field(&format!("engagement_{p}"), fast()));
     let audience = b.add_u64_field("audience", INDEXED);
+    let rates = RATE_CURRENCIES.map(|c| b.add_u64_field(&format!("rate_{c}"), fast()));
     // Range queries pick the columnar path for FAST fields.
-    let rate = b.add_u64_field("rate", INDEXED | FAST);
+    let rate_other = b.add_u64_field("rate_other", FAST);
     let fields = Fields {
         creator_id,
         handle,
@@ -161,7 +193,8 @@ fn schema() -> (Schema, Fields) {
         followers,
         engagement,
         audience,
-        rate,
+        rates,
+        rate_other,
     };
     (b.build(), fields)
 }
@@ -180,23 +213,26 @@ fn register_analyzers(index: &Index) {
     );
 }
 
-/// Index writer sizing.
+/// Writer sizing and search parallelism.
 #[derive(Debug, Clone, Copy)]
-pub struct WriterOptions {
-    pub threads: usize,
-    /// Total indexing heap across threads (tantivy needs ≥ 15 MB per thread).
+pub struct IndexOptions {
+    pub writer_threads: usize,
+    /// Total indexing heap across writer threads (tantivy needs ≥ 15 MB per thread).
     pub heap_bytes: usize,
+    /// Threads one query may use (one segment each); 1 searches on the caller's thread.
+    pub search_threads: usize,
 }
 
-impl Default for WriterOptions {
-    /// Up to 4 threads, 96 MB each.
+impl Default for IndexOptions {
+    /// Writer: up to 4 threads, 96 MB each. Search: one thread per core, up to 4.
     fn default() -> Self {
-        let threads = std::thread::available_parallelism()
+        let cores = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .clamp(1, 4);
         Self {
-            threads,
-            heap_bytes: threads * 96 * 1024 * 1024,
+            writer_threads: cores,
+            heap_bytes: cores * 96 * 1024 * 1024,
+            search_threads: cores,
         }
     }
 }
@@ -205,7 +241,7 @@ struct Inner {
     index: Index,
     reader: IndexReader,
     writer: Mutex<Option<IndexWriter>>,
-    options: WriterOptions,
+    options: IndexOptions,
     fields: Fields,
 }
 
@@ -223,19 +259,20 @@ impl TantivySearch {
     /// An index in RAM (tests, the local platform).
     pub fn in_memory() -> Result<Self, SearchError> {
         let (schema, fields) = schema();
-        let options = WriterOptions {
-            threads: 1,
+        let options = IndexOptions {
+            writer_threads: 1,
             heap_bytes: 32 * 1024 * 1024,
+            search_threads: 1,
         };
         Self::with_index(Index::create_in_ram(schema), fields, options)
     }
 
     /// The index in `dir` (memory-mapped), created with its directory when absent.
     pub fn open(dir: &Path) -> Result<Self, SearchError> {
-        Self::open_with(dir, WriterOptions::default())
+        Self::open_with(dir, IndexOptions::default())
     }
 
-    pub fn open_with(dir: &Path, options: WriterOptions) -> Result<Self, SearchError> {
+    pub fn open_with(dir: &Path, options: IndexOptions) -> Result<Self, SearchError> {
         std::fs::create_dir_all(dir).map_err(backend)?;
         let (schema, fields) = schema();
         let directory = MmapDirectory::open(dir).map_err(backend)?;
@@ -244,13 +281,18 @@ impl TantivySearch {
     }
 
     fn with_index(
-        index: Index,
+        mut index: Index,
         fields: Fields,
-        options: WriterOptions,
+        options: IndexOptions,
     ) -> Result<Self, SearchError> {
         register_analyzers(&index);
+        if options.search_threads > 1 {
+            index
+                .set_multithread_executor(options.search_threads)
+                .map_err(backend)?;
+        }
         let writer = index
-            .writer_with_num_threads(options.threads, options.heap_bytes)
+            .writer_with_num_threads(options.writer_threads, options.heap_bytes)
             .map_err(backend)?;
         let reader = index
             .reader_builder()
@@ -282,8 +324,8 @@ impl TantivySearch {
         self.inner.search(q)
     }
 
-    /// Waits for background merges, then merges every segment into one
-    /// (fastest to query; run after a bulk load).
+    /// Waits for background merges, then merges the index into
+    /// `search_threads` segments of similar size (run after a bulk load).
     pub fn compact(&self) -> Result<(), SearchError> {
         self.inner.compact()
     }
@@ -379,11 +421,27 @@ impl Inner {
         }
         let mut w: IndexWriter = self
             .index
-            .writer_with_num_threads(self.options.threads, self.options.heap_bytes)
+            .writer_with_num_threads(self.options.writer_threads, self.options.heap_bytes)
             .map_err(backend)?;
-        let ids = self.index.searchable_segment_ids().map_err(backend)?;
-        if ids.len() > 1 {
-            w.merge(&ids).wait().map_err(backend)?;
+        // Largest first into the lightest group: similar-sized segments.
+        let mut metas = self.index.searchable_segment_metas().map_err(backend)?;
+        metas.sort_by_key(|m| Reverse(m.num_docs()));
+        let groups = self.options.search_threads.clamp(1, metas.len().max(1));
+        let mut plan: Vec<(u64, Vec<tantivy::index::SegmentId>)> = vec![(0, Vec::new()); groups];
+        for m in metas {
+            if let Some(g) = plan.iter_mut().min_by_key(|g| g.0) {
+                g.0 += u64::from(m.num_docs());
+                g.1.push(m.id());
+            }
+        }
+        // Merges run concurrently; wait for all of them.
+        let merges: Vec<_> = plan
+            .iter()
+            .filter(|g| g.1.len() > 1)
+            .map(|g| w.merge(&g.1))
+            .collect();
+        for m in merges {
+            m.wait().map_err(backend)?;
         }
         w.garbage_collect_files().wait().map_err(backend)?;
         *guard = Some(w);
@@ -496,7 +554,10 @@ impl Inner {
         let mut lowest: Vec<_> = lowest.into_iter().collect();
         lowest.sort_unstable();
         for (c, a) in lowest {
-            doc.add_u64(f.rate, rate_key(c, a));
+            match rate_column(c) {
+                Some(i) => doc.add_u64(f.rates[i], a),
+                None => doc.add_u64(f.rate_other, rate_key(c, a)),
+            }
         }
         Ok(doc)
     }
@@ -595,12 +656,15 @@ impl Inner {
             }
         }
         if let Some((c, lo, hi)) = p.rate {
-            out.extend(range(
-                f.rate,
-                Some(rate_key(c, lo)),
-                Some(rate_key(c, hi)),
-                Term::from_field_u64,
-            ));
+            out.extend(match rate_column(c) {
+                Some(i) => range(f.rates[i], Some(lo), Some(hi), Term::from_field_u64),
+                None => range(
+                    f.rate_other,
+                    Some(rate_key(c, lo)),
+                    Some(rate_key(c, hi)),
+                    Term::from_field_u64,
+                ),
+            });
         }
         out
     }
@@ -708,7 +772,7 @@ impl SortFieldNames {
             SortBy::Reputation => Some("reputation".into()),
             SortBy::Followers(p) => Some(followers_name(p)),
             SortBy::Engagement(p) => Some(engagement_name(p)),
-            SortBy::RateAsc(_) => Some("rate".into()),
+            SortBy::RateAsc(c) => Some(rate_name(c)),
             SortBy::Newest => Some("updated_at".into()),
         };
         Self { column }
@@ -728,6 +792,8 @@ enum KeySource {
     U64(Column<u64>),
     F64(Column<f64>),
     I64(Column<i64>),
+    /// Ascending amount in a currency's own column.
+    U64Asc(Column<u64>),
     /// Lowest amount in the currency whose packed values lie in `lo..=hi`.
     RateAsc {
         column: Column<u64>,
@@ -744,6 +810,7 @@ impl KeySource {
             KeySource::U64(c) => c.first(doc).unwrap_or(0),
             KeySource::F64(c) => c.first(doc).map_or(0, f64_key),
             KeySource::I64(c) => c.first(doc).map_or(0, i64_key),
+            KeySource::U64Asc(c) => c.first(doc).map_or(0, |v| u64::MAX - v),
             KeySource::RateAsc { column, lo, hi } => column
                 .values_for_doc(doc)
                 .find(|v| (*lo..=*hi).contains(v))
@@ -803,6 +870,7 @@ impl Collector for PageCollector {
             SortBy::Followers(_) => KeySource::U64(ff.u64(name)?),
             SortBy::Reputation | SortBy::Engagement(_) => KeySource::F64(ff.f64(name)?),
             SortBy::Newest => KeySource::I64(ff.i64(name)?),
+            SortBy::RateAsc(c) if rate_column(c).is_some() => KeySource::U64Asc(ff.u64(name)?),
             SortBy::RateAsc(c) => KeySource::RateAsc {
                 column: ff.u64(name)?,
                 lo: rate_key(c, 0),

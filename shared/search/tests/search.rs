@@ -389,6 +389,27 @@ async fn rate_filter_uses_the_lowest_rate_in_the_currency() {
         ["usr_a", "usr_eur_only"]
     );
     assert!(set(&s, r(Some(0), None, "GBP")).await.is_empty());
+    // A currency without its own column (ISK) behaves the same.
+    s.upsert(vec![
+        CreatorDoc {
+            rates: vec![rate(9_000, "ISK"), rate(7_000, "isk")],
+            ..creator("usr_isk_a")
+        },
+        CreatorDoc {
+            rates: vec![rate(8_000, "ISK")],
+            ..creator("usr_isk_b")
+        },
+    ])
+    .await
+    .unwrap();
+    assert_eq!(set(&s, r(None, Some(7_500), "ISK")).await, ["usr_isk_a"]);
+    assert_eq!(set(&s, r(Some(7_500), None, "ISK")).await, ["usr_isk_b"]);
+    let by_rate = SearchQuery {
+        sort: Sort::RateAsc,
+        rate_currency: Some("ISK".into()),
+        ..q()
+    };
+    assert_eq!(ids(&s, by_rate).await[..2], ["usr_isk_a", "usr_isk_b"]);
     // Currency alone (no bound) filters nothing.
     assert_eq!(
         set(
@@ -400,7 +421,7 @@ async fn rate_filter_uses_the_lowest_rate_in_the_currency() {
         )
         .await
         .len(),
-        4
+        6
     );
 }
 
