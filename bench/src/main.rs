@@ -8,16 +8,19 @@
 //!    Secrets Manager stand-in).
 //! 3. Latency (p50/p99) and requests/s through the local gateway for
 //!    `GET /health` and a store round-trip (`POST /v1/orgs` + `GET /v1/orgs/{id}`).
+//! 4. Creator search: bulk indexing time, index size and query latency
+//!    (p50/p95/p99) over synthetic profiles (`--search-docs`, default 1M).
 //!
 //! Figures only; nothing here asserts a time.
 
 mod coldstart;
 mod load;
+mod search;
 
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(about = "NEXUS benchmarks: binary sizes, cold init, gateway latency")]
+#[command(about = "NEXUS benchmarks: binary sizes, cold init, gateway latency, creator search")]
 struct Args {
     /// Cold starts per function.
     #[arg(long, default_value_t = 15)]
@@ -31,7 +34,13 @@ struct Args {
     /// Skip building release binaries (use what's in target/release).
     #[arg(long)]
     no_build: bool,
-    /// Only these sections: sizes, cold, load (comma-separated).
+    /// Synthetic creator profiles in the search section.
+    #[arg(long, default_value_t = 1_000_000)]
+    search_docs: usize,
+    /// Queries in the search section.
+    #[arg(long, default_value_t = 1000)]
+    search_queries: usize,
+    /// Only these sections: sizes, cold, load, search (comma-separated).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -48,6 +57,10 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let want = |s: &str| args.only.is_empty() || args.only.iter().any(|o| o == s);
+    if args.only.len() == 1 && want("search") {
+        // Needs neither the template nor release function binaries.
+        return search::run(args.search_docs, args.search_queries).await;
+    }
     let root = nexus_devenv::repo_root();
     let template = nexus_devenv::load_template()?;
     let functions: Vec<String> = template.functions().into_iter().map(|f| f.name).collect();
@@ -115,6 +128,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if want("load") {
         load::run(args.requests, args.concurrency).await?;
+    }
+    if want("search") {
+        search::run(args.search_docs, args.search_queries).await?;
     }
     Ok(())
 }
