@@ -1110,3 +1110,64 @@ mod tests {
         assert_eq!(active_delta(&m), -1);
     }
 }
+
+/// What creators see of a campaign in the marketplace (no budget
+/// bookkeeping, no internal counters).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MarketCampaign {
+    pub id: CampaignId,
+    pub org_id: OrgId,
+    pub title: String,
+    #[serde(rename = "type")]
+    pub kind: CampaignType,
+    pub brief: Brief,
+    pub niches: Vec<String>,
+    pub content_styles: Vec<String>,
+    pub deliverables: Vec<DeliverableSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_rights: Option<UsageRights>,
+    /// The most one creator can be paid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_per_creator: Option<Money>,
+    pub dates: Dates,
+    pub time_zone: String,
+    pub visibility: Visibility,
+    pub eligibility: Eligibility,
+    pub status: CampaignStatus,
+}
+
+impl From<&Campaign> for MarketCampaign {
+    fn from(c: &Campaign) -> Self {
+        Self {
+            id: c.id.clone(),
+            org_id: c.org_id.clone(),
+            title: c.title.clone(),
+            kind: c.kind,
+            brief: c.brief.clone(),
+            niches: c.niches.clone(),
+            content_styles: c.content_styles.clone(),
+            deliverables: c.deliverables.clone(),
+            usage_rights: c.usage_rights.clone(),
+            budget_per_creator: c.budget.as_ref().map(|b| b.per_creator.unwrap_or(b.total)),
+            dates: c.dates.clone(),
+            time_zone: c.time_zone.clone(),
+            visibility: c.visibility,
+            eligibility: c.eligibility.clone(),
+            status: c.status,
+        }
+    }
+}
+
+impl Campaign {
+    /// Marketplace filters: type, platform, niche and free text over title, brief and niches.
+    pub fn matches_filters(&self, kind: Option<CampaignType>, platform: Option<SocialPlatform>, niche: Option<&str>, text: Option<&str>) -> bool {
+        kind.is_none_or(|k| self.kind == k)
+            && platform.is_none_or(|p| self.deliverables.iter().any(|d| d.platform == p))
+            && niche.is_none_or(|n| self.niches.iter().any(|x| x == n))
+            && text.is_none_or(|t| {
+                let hay = format!("{} {} {} {}", self.title, self.brief.objectives, self.brief.key_messages.join(" "), self.niches.join(" ")).to_lowercase();
+                t.to_lowercase().split_whitespace().all(|w| hay.contains(w))
+            })
+    }
+}

@@ -9,6 +9,7 @@ pub mod application;
 pub mod campaign;
 pub mod contract;
 pub mod creator;
+pub mod discovery;
 pub mod events;
 pub mod flows;
 pub mod input;

@@ -11,6 +11,7 @@ pub mod config;
 pub mod events;
 pub mod mail;
 pub mod media;
+pub mod search;
 pub mod scheduler;
 
 use std::sync::Arc;
