@@ -140,7 +140,9 @@ impl Error {
             Error::Forbidden(_) | Error::EmailNotVerified => 403,
             Error::NotFound { .. } | Error::RouteNotFound { .. } => 404,
             Error::MethodNotAllowed { .. } => 405,
-            Error::Conflict { .. } | Error::InvalidTransition { .. } | Error::IdempotencyInProgress => 409,
+            Error::Conflict { .. }
+            | Error::InvalidTransition { .. }
+            | Error::IdempotencyInProgress => 409,
             Error::PayloadTooLarge { .. } => 413,
             Error::UnsupportedMediaType { .. } => 415,
             Error::IdempotencyKeyReused => 422,
@@ -275,7 +277,8 @@ impl Error {
                 p.detail = Some(self.to_string());
                 p.extensions.insert("from".into(), from.as_str().into());
                 p.extensions.insert("to".into(), to.as_str().into());
-                p.extensions.insert("allowed".into(), allowed.clone().into());
+                p.extensions
+                    .insert("allowed".into(), allowed.clone().into());
             }
             Error::Unavailable { detail, .. } => p.detail = Some(detail.clone()),
             Error::MalformedRequest(d) | Error::Unauthenticated(d) | Error::Forbidden(d) => {

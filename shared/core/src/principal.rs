@@ -221,7 +221,9 @@ impl Principal {
         if self.account == Some(crate::user::AccountType::Creator) {
             Ok(id)
         } else {
-            Err(Error::Forbidden("this action is for creator accounts".into()))
+            Err(Error::Forbidden(
+                "this action is for creator accounts".into(),
+            ))
         }
     }
 

@@ -180,7 +180,10 @@ impl Application {
         if self.status != ApplicationStatus::Invited {
             return Err(Error::conflict(
                 "already-applied",
-                format!("you already applied to this campaign (status {})", self.status),
+                format!(
+                    "you already applied to this campaign (status {})",
+                    self.status
+                ),
             ));
         }
         self.status = ApplicationStatus::Applied;
@@ -213,14 +216,22 @@ impl Application {
 
     pub fn decide(&mut self, input: DecisionInput, now: Timestamp) -> Result<Decided, Error> {
         let mut v = Validator::new();
-        let decision = v.parse("/decision", input.decision.as_deref(), "unknown_value", Decision::parse);
+        let decision = v.parse(
+            "/decision",
+            input.decision.as_deref(),
+            "unknown_value",
+            Decision::parse,
+        );
         let reason = match decision {
             Some(Decision::Reject) => v.text("/reason", input.reason, 3, 1000),
             _ => None,
         };
         let fee = match decision {
             Some(Decision::Counter) => input::money(&mut v, "/fee", input.fee.as_ref()),
-            Some(Decision::Accept) => input.fee.as_ref().and_then(|f| input::money(&mut v, "/fee", Some(f))),
+            Some(Decision::Accept) => input
+                .fee
+                .as_ref()
+                .and_then(|f| input::money(&mut v, "/fee", Some(f))),
             _ => None,
         };
         let note = input.note.and_then(|n| v.text("/note", Some(n), 0, 1000));
@@ -249,8 +260,15 @@ impl Application {
             }
             Decision::Counter => {
                 let fee = fee.ok_or_else(|| Error::internal("validated"))?;
-                if self.proposed_fee.is_some_and(|p| p.currency != fee.currency) {
-                    return Err(Error::field("/fee/currency", "currency_mismatch", "counter in the currency the creator proposed"));
+                if self
+                    .proposed_fee
+                    .is_some_and(|p| p.currency != fee.currency)
+                {
+                    return Err(Error::field(
+                        "/fee/currency",
+                        "currency_mismatch",
+                        "counter in the currency the creator proposed",
+                    ));
                 }
                 self.status = ApplicationStatus::Countered;
                 self.counter_offer = Some(CounterOffer { fee, note, at: now });
@@ -261,7 +279,9 @@ impl Application {
                 let fee = fee
                     .or(self.counter_offer.as_ref().map(|c| c.fee))
                     .or(self.proposed_fee)
-                    .ok_or_else(|| Error::field("/fee", "required", "no fee was proposed; give one"))?;
+                    .ok_or_else(|| {
+                        Error::field("/fee", "required", "no fee was proposed; give one")
+                    })?;
                 self.status = ApplicationStatus::Accepted;
                 Decided::Accept(fee)
             }
@@ -289,7 +309,8 @@ mod tests {
     }
 
     fn applied() -> Application {
-        let mut a = Application::invitation(CampaignId::new(), OrgId::new(), UserId::new(), None, now());
+        let mut a =
+            Application::invitation(CampaignId::new(), OrgId::new(), UserId::new(), None, now());
         let pitch: ApplyInput = serde_json::from_value(json!({
             "pitch": "I make calm skincare tutorials that convert.",
             "proposedFee": {"amount": 30000, "currency": "USD"},
@@ -307,12 +328,20 @@ mod tests {
     #[test]
     fn counter_then_accept_uses_the_counter_fee() {
         let mut a = applied();
-        assert!(matches!(decide(&mut a, json!({"decision": "shortlist"})), Ok(Decided::Shortlisted)));
         assert!(matches!(
-            decide(&mut a, json!({"decision": "counter", "fee": {"amount": 25000, "currency": "USD"}})),
+            decide(&mut a, json!({"decision": "shortlist"})),
+            Ok(Decided::Shortlisted)
+        ));
+        assert!(matches!(
+            decide(
+                &mut a,
+                json!({"decision": "counter", "fee": {"amount": 25000, "currency": "USD"}})
+            ),
             Ok(Decided::Countered)
         ));
-        let Ok(Decided::Accept(fee)) = decide(&mut a, json!({"decision": "accept"})) else { panic!() };
+        let Ok(Decided::Accept(fee)) = decide(&mut a, json!({"decision": "accept"})) else {
+            panic!()
+        };
         assert_eq!(fee.amount, 25000);
         // Decided: nothing more is open.
         let e = decide(&mut a, json!({"decision": "reject", "reason": "too late"})).unwrap_err();
@@ -322,13 +351,33 @@ mod tests {
     #[test]
     fn reject_needs_a_reason_and_counter_a_fee_in_the_right_currency() {
         let mut a = applied();
-        assert_eq!(decide(&mut a, json!({"decision": "reject"})).unwrap_err().status(), 400);
-        assert_eq!(decide(&mut a, json!({"decision": "counter"})).unwrap_err().status(), 400);
         assert_eq!(
-            decide(&mut a, json!({"decision": "counter", "fee": {"amount": 1, "currency": "EUR"}})).unwrap_err().status(),
+            decide(&mut a, json!({"decision": "reject"}))
+                .unwrap_err()
+                .status(),
             400
         );
-        assert_eq!(decide(&mut a, json!({"decision": "hire"})).unwrap_err().status(), 400);
+        assert_eq!(
+            decide(&mut a, json!({"decision": "counter"}))
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            decide(
+                &mut a,
+                json!({"decision": "counter", "fee": {"amount": 1, "currency": "EUR"}})
+            )
+            .unwrap_err()
+            .status(),
+            400
+        );
+        assert_eq!(
+            decide(&mut a, json!({"decision": "hire"}))
+                .unwrap_err()
+                .status(),
+            400
+        );
         assert_eq!(a.status, ApplicationStatus::Applied);
     }
 
@@ -337,9 +386,15 @@ mod tests {
         let mut a = applied();
         let again = ApplyInput {
             pitch: Some("another pitch that is long enough".into()),
-            proposed_fee: Some(MoneyInput { amount: Some(1), currency: Some("USD".into()) }),
+            proposed_fee: Some(MoneyInput {
+                amount: Some(1),
+                currency: Some("USD".into()),
+            }),
             sample_links: vec![],
         };
-        assert_eq!(a.apply(again.parse().unwrap(), now()).unwrap_err().code(), "already-applied");
+        assert_eq!(
+            a.apply(again.parse().unwrap(), now()).unwrap_err().code(),
+            "already-applied"
+        );
     }
 }

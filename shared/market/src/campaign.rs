@@ -290,7 +290,11 @@ fn words(v: &mut Validator, pointer: &str, raw: &[String], strip: char) -> Vec<S
             if (1..=100).contains(&w.len()) && !w.contains(char::is_whitespace) {
                 Some(w)
             } else {
-                v.error(&format!("{pointer}/{i}"), "invalid_format", "one word, no spaces");
+                v.error(
+                    &format!("{pointer}/{i}"),
+                    "invalid_format",
+                    "one word, no spaces",
+                );
                 None
             }
         })
@@ -314,13 +318,28 @@ impl CampaignInput {
         if let Some(b) = self.brief {
             c.brief = Brief {
                 objectives: v
-                    .text("/brief/objectives", Some(b.objectives.unwrap_or_default()), 0, 4000)
+                    .text(
+                        "/brief/objectives",
+                        Some(b.objectives.unwrap_or_default()),
+                        0,
+                        4000,
+                    )
                     .unwrap_or_default(),
                 key_messages: lines(&mut v, "/brief/keyMessages", &b.key_messages, 20, 500),
                 dos: lines(&mut v, "/brief/dos", &b.dos, 30, 500),
                 donts: lines(&mut v, "/brief/donts", &b.donts, 30, 500),
-                required_hashtags: words(&mut v, "/brief/requiredHashtags", &b.required_hashtags, '#'),
-                required_mentions: words(&mut v, "/brief/requiredMentions", &b.required_mentions, '@'),
+                required_hashtags: words(
+                    &mut v,
+                    "/brief/requiredHashtags",
+                    &b.required_hashtags,
+                    '#',
+                ),
+                required_mentions: words(
+                    &mut v,
+                    "/brief/requiredMentions",
+                    &b.required_mentions,
+                    '@',
+                ),
                 ftc_disclosure_required: b.ftc_disclosure_required.unwrap_or(true),
             };
         }
@@ -343,8 +362,18 @@ impl CampaignInput {
                 .enumerate()
                 .filter_map(|(i, d)| {
                     let p = format!("/deliverables/{i}");
-                    let kind = v.parse(&format!("{p}/type"), d.kind.as_deref(), "unknown_value", DeliverableType::parse);
-                    let platform = v.parse(&format!("{p}/platform"), d.platform.as_deref(), "unknown_value", SocialPlatform::parse);
+                    let kind = v.parse(
+                        &format!("{p}/type"),
+                        d.kind.as_deref(),
+                        "unknown_value",
+                        DeliverableType::parse,
+                    );
+                    let platform = v.parse(
+                        &format!("{p}/platform"),
+                        d.platform.as_deref(),
+                        "unknown_value",
+                        SocialPlatform::parse,
+                    );
                     let quantity = match d.quantity {
                         None => Some(1),
                         Some(q) if (1..=50).contains(&q) => Some(q as u32),
@@ -353,7 +382,8 @@ impl CampaignInput {
                             None
                         }
                     };
-                    let due_at = input::timestamp(&mut v, &format!("{p}/dueAt"), d.due_at.as_deref());
+                    let due_at =
+                        input::timestamp(&mut v, &format!("{p}/dueAt"), d.due_at.as_deref());
                     Some(DeliverableSpec {
                         kind: kind?,
                         platform: platform?,
@@ -364,20 +394,37 @@ impl CampaignInput {
                 .collect();
         }
         if let Some(u) = self.usage_rights {
-            let kind = v.parse("/usageRights/type", u.kind.as_deref(), "unknown_value", UsageRightsType::parse);
+            let kind = v.parse(
+                "/usageRights/type",
+                u.kind.as_deref(),
+                "unknown_value",
+                UsageRightsType::parse,
+            );
             let duration_days = match (kind, u.duration_days) {
                 (Some(UsageRightsType::Perpetual), Some(_)) => {
-                    v.error("/usageRights/durationDays", "not_allowed", "perpetual rights have no duration");
+                    v.error(
+                        "/usageRights/durationDays",
+                        "not_allowed",
+                        "perpetual rights have no duration",
+                    );
                     None
                 }
                 (Some(UsageRightsType::Perpetual), None) | (None, _) => None,
                 (Some(_), None) => {
-                    v.error("/usageRights/durationDays", "required", "durationDays is required unless rights are perpetual");
+                    v.error(
+                        "/usageRights/durationDays",
+                        "required",
+                        "durationDays is required unless rights are perpetual",
+                    );
                     None
                 }
                 (Some(_), Some(d)) if (1..=3650).contains(&d) => Some(d as u32),
                 (Some(_), Some(_)) => {
-                    v.error("/usageRights/durationDays", "out_of_range", "between 1 and 3650 days");
+                    v.error(
+                        "/usageRights/durationDays",
+                        "out_of_range",
+                        "between 1 and 3650 days",
+                    );
                     None
                 }
             };
@@ -394,16 +441,28 @@ impl CampaignInput {
                 })
                 .collect();
             if territories.is_empty() {
-                v.error("/usageRights/territories", "required", "at least one territory (or WW)");
+                v.error(
+                    "/usageRights/territories",
+                    "required",
+                    "at least one territory (or WW)",
+                );
             }
             let channels: Vec<String> = u
                 .channels
                 .iter()
                 .enumerate()
                 .filter_map(|(i, ch)| {
-                    v.parse(&format!("/usageRights/channels/{i}"), Some(ch), "unknown_value", |s| {
-                        nexus_core::validation::one_of(s, &CHANNELS.iter().map(|c| (*c, *c)).collect::<Vec<_>>())
-                    })
+                    v.parse(
+                        &format!("/usageRights/channels/{i}"),
+                        Some(ch),
+                        "unknown_value",
+                        |s| {
+                            nexus_core::validation::one_of(
+                                s,
+                                &CHANNELS.iter().map(|c| (*c, *c)).collect::<Vec<_>>(),
+                            )
+                        },
+                    )
                     .map(str::to_owned)
                 })
                 .collect();
@@ -427,14 +486,26 @@ impl CampaignInput {
                 .and_then(|m| input::money(&mut v, "/budget/perCreator", Some(m)));
             if let (Some(t), Some(p)) = (total, per_creator) {
                 if t.currency != p.currency {
-                    v.error("/budget/perCreator/currency", "currency_mismatch", format!("must be {} like the total", t.currency.code()));
+                    v.error(
+                        "/budget/perCreator/currency",
+                        "currency_mismatch",
+                        format!("must be {} like the total", t.currency.code()),
+                    );
                 } else if p.amount > t.amount {
-                    v.error("/budget/perCreator/amount", "out_of_range", "must not exceed the total");
+                    v.error(
+                        "/budget/perCreator/amount",
+                        "out_of_range",
+                        "must not exceed the total",
+                    );
                 }
             }
             if let Some(total) = total {
                 if c.budget.as_ref().is_some_and(|b| b.committed + b.spent > 0) {
-                    v.error("/budget", "locked", "the budget can't change once creators are accepted");
+                    v.error(
+                        "/budget",
+                        "locked",
+                        "the budget can't change once creators are accepted",
+                    );
                 }
                 c.budget = Some(Budget {
                     total,
@@ -450,8 +521,14 @@ impl CampaignInput {
                     .applications_close_at
                     .as_deref()
                     .and_then(|s| input::timestamp(&mut v, "/dates/applicationsCloseAt", Some(s))),
-                start_at: d.start_at.as_deref().and_then(|s| input::timestamp(&mut v, "/dates/startAt", Some(s))),
-                end_at: d.end_at.as_deref().and_then(|s| input::timestamp(&mut v, "/dates/endAt", Some(s))),
+                start_at: d
+                    .start_at
+                    .as_deref()
+                    .and_then(|s| input::timestamp(&mut v, "/dates/startAt", Some(s))),
+                end_at: d
+                    .end_at
+                    .as_deref()
+                    .and_then(|s| input::timestamp(&mut v, "/dates/endAt", Some(s))),
             };
         }
         if let Some(tz) = self.time_zone {
@@ -460,7 +537,12 @@ impl CampaignInput {
             }
         }
         if let Some(vis) = self.visibility {
-            if let Some(vis) = v.parse("/visibility", Some(&vis), "unknown_value", Visibility::parse) {
+            if let Some(vis) = v.parse(
+                "/visibility",
+                Some(&vis),
+                "unknown_value",
+                Visibility::parse,
+            ) {
                 c.visibility = vis;
             }
         }
@@ -469,18 +551,41 @@ impl CampaignInput {
                 .platforms
                 .iter()
                 .enumerate()
-                .filter_map(|(i, p)| v.parse(&format!("/eligibility/platforms/{i}"), Some(p), "unknown_value", SocialPlatform::parse))
+                .filter_map(|(i, p)| {
+                    v.parse(
+                        &format!("/eligibility/platforms/{i}"),
+                        Some(p),
+                        "unknown_value",
+                        SocialPlatform::parse,
+                    )
+                })
                 .collect();
             let min_followers = match e.min_followers {
                 Some(n) if n < 0 => {
-                    v.error("/eligibility/minFollowers", "out_of_range", "must not be negative");
+                    v.error(
+                        "/eligibility/minFollowers",
+                        "out_of_range",
+                        "must not be negative",
+                    );
                     0
                 }
                 n => n.unwrap_or(0) as u64,
             };
             c.eligibility = Eligibility {
-                countries: input::codes(&mut v, "/eligibility/countries", &e.countries, 50, input::country),
-                languages: input::codes(&mut v, "/eligibility/languages", &e.languages, 20, input::language),
+                countries: input::codes(
+                    &mut v,
+                    "/eligibility/countries",
+                    &e.countries,
+                    50,
+                    input::country,
+                ),
+                languages: input::codes(
+                    &mut v,
+                    "/eligibility/languages",
+                    &e.languages,
+                    20,
+                    input::language,
+                ),
                 platforms,
                 min_followers,
             };
@@ -497,17 +602,29 @@ fn date_order(v: &mut Validator, c: &Campaign) {
     let d = &c.dates;
     if let (Some(close), Some(start)) = (d.applications_close_at, d.start_at) {
         if close > start {
-            v.error("/dates/applicationsCloseAt", "out_of_order", "applications must close no later than the start");
+            v.error(
+                "/dates/applicationsCloseAt",
+                "out_of_order",
+                "applications must close no later than the start",
+            );
         }
     }
     if let (Some(start), Some(end)) = (d.start_at, d.end_at) {
         if start >= end {
-            v.error("/dates/endAt", "out_of_order", "the end must be after the start");
+            v.error(
+                "/dates/endAt",
+                "out_of_order",
+                "the end must be after the start",
+            );
         }
     }
     for (i, del) in c.deliverables.iter().enumerate() {
         if d.start_at.is_some_and(|s| del.due_at < s) || d.end_at.is_some_and(|e| del.due_at > e) {
-            v.error(&format!("/deliverables/{i}/dueAt"), "out_of_range", "due dates fall between the start and the end");
+            v.error(
+                &format!("/deliverables/{i}/dueAt"),
+                "out_of_range",
+                "due dates fall between the start and the end",
+            );
         }
     }
 }
@@ -567,20 +684,40 @@ impl Campaign {
     pub fn publish_guard(&self, now: Timestamp) -> Result<(), Error> {
         let mut v = Validator::new();
         if self.brief.objectives.trim().is_empty() {
-            v.error("/brief/objectives", "required", "publishing needs the brief's objectives");
+            v.error(
+                "/brief/objectives",
+                "required",
+                "publishing needs the brief's objectives",
+            );
         }
         if self.brief.key_messages.is_empty() {
-            v.error("/brief/keyMessages", "required", "publishing needs at least one key message");
+            v.error(
+                "/brief/keyMessages",
+                "required",
+                "publishing needs at least one key message",
+            );
         }
         if self.deliverables.is_empty() {
-            v.error("/deliverables", "required", "publishing needs at least one deliverable");
+            v.error(
+                "/deliverables",
+                "required",
+                "publishing needs at least one deliverable",
+            );
         }
         if self.usage_rights.is_none() {
-            v.error("/usageRights", "required", "publishing needs the usage rights requested");
+            v.error(
+                "/usageRights",
+                "required",
+                "publishing needs the usage rights requested",
+            );
         }
         match &self.budget {
             None => v.error("/budget", "required", "publishing needs a budget"),
-            Some(b) if b.total.amount == 0 => v.error("/budget/total/amount", "out_of_range", "the budget must be more than zero"),
+            Some(b) if b.total.amount == 0 => v.error(
+                "/budget/total/amount",
+                "out_of_range",
+                "the budget must be more than zero",
+            ),
             _ => {}
         }
         let d = &self.dates;
@@ -603,11 +740,18 @@ impl Campaign {
     }
 
     /// Apply a move (guards included). Returns what moved.
-    pub fn transition(&mut self, to: CampaignStatus, trigger: Trigger, now: Timestamp) -> Result<Moved, Error> {
+    pub fn transition(
+        &mut self,
+        to: CampaignStatus,
+        trigger: Trigger,
+        now: Timestamp,
+    ) -> Result<Moved, Error> {
         let from = self.status;
         lifecycle::check(from, to, trigger, self.paused_from)?;
         match to {
-            CampaignStatus::Published if from == CampaignStatus::Draft => self.publish_guard(now)?,
+            CampaignStatus::Published if from == CampaignStatus::Draft => {
+                self.publish_guard(now)?
+            }
             CampaignStatus::Completed if trigger == Trigger::Manual => {
                 if self.deliverables_open > 0 || self.contracts_signed == 0 {
                     return Err(Error::conflict(
@@ -640,12 +784,18 @@ impl Campaign {
                 format!("a {} campaign can't accept creators", self.status),
             ));
         }
-        let budget = self.budget.as_mut().ok_or_else(|| Error::conflict("no-budget", "the campaign has no budget"))?;
+        let budget = self
+            .budget
+            .as_mut()
+            .ok_or_else(|| Error::conflict("no-budget", "the campaign has no budget"))?;
         if fee.currency != budget.total.currency {
             return Err(Error::field(
                 "/fee/currency",
                 "currency_mismatch",
-                format!("the campaign's budget is in {}", budget.total.currency.code()),
+                format!(
+                    "the campaign's budget is in {}",
+                    budget.total.currency.code()
+                ),
             ));
         }
         if let Some(per) = budget.per_creator {
@@ -693,7 +843,8 @@ impl Campaign {
         self.deliverables_open += deliverables;
         self.updated_at = now;
         if self.status == CampaignStatus::Published {
-            self.transition(CampaignStatus::Active, Trigger::ContractSigned, now).ok()
+            self.transition(CampaignStatus::Active, Trigger::ContractSigned, now)
+                .ok()
         } else {
             None
         }
@@ -704,7 +855,8 @@ impl Campaign {
         self.submissions += 1;
         self.updated_at = now;
         if self.status == CampaignStatus::Active {
-            self.transition(CampaignStatus::InProgress, Trigger::FirstSubmission, now).ok()
+            self.transition(CampaignStatus::InProgress, Trigger::FirstSubmission, now)
+                .ok()
         } else {
             None
         }
@@ -725,9 +877,17 @@ impl Campaign {
     pub fn complete_if_done(&mut self, now: Timestamp) -> Option<Moved> {
         if self.deliverables_open == 0
             && self.contracts_signed > 0
-            && matches!(self.status, CampaignStatus::Active | CampaignStatus::InProgress)
+            && matches!(
+                self.status,
+                CampaignStatus::Active | CampaignStatus::InProgress
+            )
         {
-            self.transition(CampaignStatus::Completed, Trigger::AllDeliverablesResolved, now).ok()
+            self.transition(
+                CampaignStatus::Completed,
+                Trigger::AllDeliverablesResolved,
+                now,
+            )
+            .ok()
         } else {
             None
         }
@@ -745,12 +905,25 @@ impl Campaign {
             return Some(format!("open to creators in {}", e.countries.join(", ")));
         }
         if !e.languages.is_empty() && !p.languages.iter().any(|l| e.languages.contains(l)) {
-            return Some(format!("needs one of the languages {}", e.languages.join(", ")));
+            return Some(format!(
+                "needs one of the languages {}",
+                e.languages.join(", ")
+            ));
         }
-        if !e.platforms.is_empty() && !p.social_accounts.iter().any(|a| e.platforms.contains(&a.platform)) {
+        if !e.platforms.is_empty()
+            && !p
+                .social_accounts
+                .iter()
+                .any(|a| e.platforms.contains(&a.platform))
+        {
             return Some("needs a linked account on one of the campaign's platforms".into());
         }
-        let max_followers = p.social_accounts.iter().map(|a| a.followers).max().unwrap_or(0);
+        let max_followers = p
+            .social_accounts
+            .iter()
+            .map(|a| a.followers)
+            .max()
+            .unwrap_or(0);
         if max_followers < e.min_followers {
             return Some(format!("needs at least {} followers", e.min_followers));
         }
@@ -785,7 +958,8 @@ mod tests {
     fn published() -> Campaign {
         let mut c = Campaign::new_draft(OrgId::new(), UserId::new(), now());
         complete_input().apply_to(&mut c, now()).unwrap();
-        c.transition(CampaignStatus::Published, Trigger::Manual, now()).unwrap();
+        c.transition(CampaignStatus::Published, Trigger::Manual, now())
+            .unwrap();
         c
     }
 
@@ -805,11 +979,19 @@ mod tests {
         }
         .apply_to(&mut c, now())
         .unwrap();
-        let Err(Error::Validation(errs)) = c.transition(CampaignStatus::Published, Trigger::Manual, now()) else {
+        let Err(Error::Validation(errs)) =
+            c.transition(CampaignStatus::Published, Trigger::Manual, now())
+        else {
             panic!()
         };
         let ptrs: Vec<_> = errs.iter().map(|e| e.pointer.as_str()).collect();
-        for p in ["/brief/objectives", "/deliverables", "/budget", "/dates/startAt", "/usageRights"] {
+        for p in [
+            "/brief/objectives",
+            "/deliverables",
+            "/budget",
+            "/dates/startAt",
+            "/usageRights",
+        ] {
             assert!(ptrs.contains(&p), "{p} in {ptrs:?}");
         }
         assert_eq!(c.status, CampaignStatus::Draft);
@@ -831,7 +1013,10 @@ mod tests {
         let Err(Error::Validation(errs)) = input.apply_to(&mut c, now()) else {
             panic!()
         };
-        let got: Vec<_> = errs.iter().map(|e| (e.pointer.as_str(), e.code.as_str())).collect();
+        let got: Vec<_> = errs
+            .iter()
+            .map(|e| (e.pointer.as_str(), e.code.as_str()))
+            .collect();
         for want in [
             ("/type", "unknown_value"),
             ("/budget/total/amount", "out_of_range"),
@@ -855,9 +1040,17 @@ mod tests {
         let e = c.reserve(usd(30_000), Plan::Growth, now()).unwrap_err();
         assert_eq!(e.code(), "budget-exceeded");
         assert_eq!(c.budget.as_ref().unwrap().committed, 80_000);
-        assert_eq!(c.reserve(usd(50_000), Plan::Growth, now()).unwrap_err().code(), "over-per-creator-budget");
+        assert_eq!(
+            c.reserve(usd(50_000), Plan::Growth, now())
+                .unwrap_err()
+                .code(),
+            "over-per-creator-budget"
+        );
         let eur = Money::new(1_000, nexus_core::Currency::parse("EUR").unwrap());
-        assert_eq!(c.reserve(eur, Plan::Growth, now()).unwrap_err().status(), 400);
+        assert_eq!(
+            c.reserve(eur, Plan::Growth, now()).unwrap_err().status(),
+            400
+        );
         c.reserve(usd(20_000), Plan::Growth, now()).unwrap();
         assert_eq!(c.budget.as_ref().unwrap().available(), 0);
     }
@@ -880,24 +1073,40 @@ mod tests {
     #[test]
     fn milestones_drive_the_lifecycle() {
         let mut c = published();
-        assert_eq!(c.contract_signed(2, now()).map(|m| m.to), Some(CampaignStatus::Active));
+        assert_eq!(
+            c.contract_signed(2, now()).map(|m| m.to),
+            Some(CampaignStatus::Active)
+        );
         assert_eq!(c.contract_signed(1, now()), None);
-        assert_eq!(c.submitted(now()).map(|m| m.to), Some(CampaignStatus::InProgress));
+        assert_eq!(
+            c.submitted(now()).map(|m| m.to),
+            Some(CampaignStatus::InProgress)
+        );
         assert_eq!(c.resolved(10, now()), None);
         assert_eq!(c.resolved(10, now()), None);
-        assert_eq!(c.resolved(10, now()).map(|m| m.to), Some(CampaignStatus::Completed));
+        assert_eq!(
+            c.resolved(10, now()).map(|m| m.to),
+            Some(CampaignStatus::Completed)
+        );
         assert_eq!(c.budget.as_ref().unwrap().spent, 30);
     }
 
     #[test]
     fn pause_and_resume_keep_the_active_slot() {
         let mut c = published();
-        let m = c.transition(CampaignStatus::Paused, Trigger::Manual, now()).unwrap();
+        let m = c
+            .transition(CampaignStatus::Paused, Trigger::Manual, now())
+            .unwrap();
         assert_eq!(active_delta(&m), 0);
-        let e = c.transition(CampaignStatus::Active, Trigger::Manual, now()).unwrap_err();
+        let e = c
+            .transition(CampaignStatus::Active, Trigger::Manual, now())
+            .unwrap_err();
         assert_eq!(e.status(), 409);
-        c.transition(CampaignStatus::Published, Trigger::Manual, now()).unwrap();
-        let m = c.transition(CampaignStatus::Cancelled, Trigger::Manual, now()).unwrap();
+        c.transition(CampaignStatus::Published, Trigger::Manual, now())
+            .unwrap();
+        let m = c
+            .transition(CampaignStatus::Cancelled, Trigger::Manual, now())
+            .unwrap();
         assert_eq!(active_delta(&m), -1);
     }
 }

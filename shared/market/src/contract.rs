@@ -68,21 +68,29 @@ impl DeliverableStatus {
         }
     }
     pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
-            format!(
-                "'{}' is not one of: PENDING, SUBMITTED, CHANGES_REQUESTED, APPROVED, REJECTED",
-                s.chars().take(40).collect::<String>()
-            )
-        })
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "'{}' is not one of: PENDING, SUBMITTED, CHANGES_REQUESTED, APPROVED, REJECTED",
+                    s.chars().take(40).collect::<String>()
+                )
+            })
     }
     /// Approved or cancelled: nothing more to do.
     pub fn resolved(self) -> bool {
-        matches!(self, DeliverableStatus::Approved | DeliverableStatus::Cancelled)
+        matches!(
+            self,
+            DeliverableStatus::Approved | DeliverableStatus::Cancelled
+        )
     }
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            DeliverableStatus::Approved | DeliverableStatus::Rejected | DeliverableStatus::Cancelled
+            DeliverableStatus::Approved
+                | DeliverableStatus::Rejected
+                | DeliverableStatus::Cancelled
         )
     }
 }
@@ -139,7 +147,12 @@ pub struct ContractTerms {
 }
 
 impl ContractTerms {
-    pub fn from_campaign(id: ContractId, c: &Campaign, creator: UserId, fee: Money) -> Result<Self, Error> {
+    pub fn from_campaign(
+        id: ContractId,
+        c: &Campaign,
+        creator: UserId,
+        fee: Money,
+    ) -> Result<Self, Error> {
         let mut n = 0;
         let deliverables = c
             .deliverables
@@ -164,10 +177,9 @@ impl ContractTerms {
             campaign_title: c.title.clone(),
             fee,
             deliverables,
-            usage_rights: c
-                .usage_rights
-                .clone()
-                .ok_or_else(|| Error::conflict("no-usage-rights", "the campaign has no usage rights"))?,
+            usage_rights: c.usage_rights.clone().ok_or_else(|| {
+                Error::conflict("no-usage-rights", "the campaign has no usage rights")
+            })?,
             ftc: FtcObligations {
                 disclosure_required: c.brief.ftc_disclosure_required,
                 disclosure: if c.brief.ftc_disclosure_required {
@@ -373,7 +385,11 @@ pub enum Cancelled {
     /// Recorded; the other party must agree.
     Requested,
     /// The contract is cancelled.
-    Done { was_signed: bool, unspent: i64, open: u32 },
+    Done {
+        was_signed: bool,
+        unspent: i64,
+        open: u32,
+    },
 }
 
 /// What a deliverable move did, for the campaign and the reputation counters.
@@ -411,7 +427,11 @@ impl Contract {
                 due_at: d.due_at,
                 status: DeliverableStatus::Pending,
                 // Even split; the last takes the remainder so the shares sum to the fee.
-                fee_share: if i as i64 == count - 1 { fee - (fee / count) * (count - 1) } else { fee / count },
+                fee_share: if i as i64 == count - 1 {
+                    fee - (fee / count) * (count - 1)
+                } else {
+                    fee / count
+                },
                 first_submitted_at: None,
                 late: false,
                 overdue: false,
@@ -442,12 +462,22 @@ impl Contract {
         })
     }
 
-    pub fn accept(&mut self, party: Party, user: UserId, ip: &str, input: AcceptInput, now: Timestamp) -> Result<Accepted, Error> {
+    pub fn accept(
+        &mut self,
+        party: Party,
+        user: UserId,
+        ip: &str,
+        input: AcceptInput,
+        now: Timestamp,
+    ) -> Result<Accepted, Error> {
         let mut v = Validator::new();
         let hash = v.text("/termsHash", input.terms_hash, 64, 64);
         v.finish()?;
         if self.status != ContractStatus::PendingSignatures {
-            return Err(Error::conflict("not-pending", format!("the contract is {}", self.status)));
+            return Err(Error::conflict(
+                "not-pending",
+                format!("the contract is {}", self.status),
+            ));
         }
         if hash.as_deref() != Some(self.terms_hash.as_str()) {
             return Err(Error::conflict(
@@ -456,7 +486,10 @@ impl Contract {
             ));
         }
         if self.acceptances.iter().any(|a| a.party == party) {
-            return Err(Error::conflict("already-accepted", format!("the {party} already accepted")));
+            return Err(Error::conflict(
+                "already-accepted",
+                format!("the {party} already accepted"),
+            ));
         }
         self.acceptances.push(Acceptance {
             party,
@@ -475,20 +508,31 @@ impl Contract {
     }
 
     /// Before signature either party may withdraw; after it, cancelling needs both.
-    pub fn cancel(&mut self, party: Party, input: CancelInput, now: Timestamp) -> Result<Cancelled, Error> {
+    pub fn cancel(
+        &mut self,
+        party: Party,
+        input: CancelInput,
+        now: Timestamp,
+    ) -> Result<Cancelled, Error> {
         let mut v = Validator::new();
         let reason = v.text("/reason", input.reason, 3, 1000);
         v.finish()?;
         let reason = reason.unwrap_or_default();
         match self.status {
             ContractStatus::Completed | ContractStatus::Cancelled => {
-                return Err(Error::conflict("contract-closed", format!("the contract is {}", self.status)))
+                return Err(Error::conflict(
+                    "contract-closed",
+                    format!("the contract is {}", self.status),
+                ))
             }
             ContractStatus::PendingSignatures => {}
             ContractStatus::Signed => match &mut self.cancellation {
                 Some(c) if c.requested_by != party => c.agreed_at = Some(now),
                 Some(_) => {
-                    return Err(Error::conflict("awaiting-agreement", "you already asked to cancel; the other party must agree"))
+                    return Err(Error::conflict(
+                        "awaiting-agreement",
+                        "you already asked to cancel; the other party must agree",
+                    ))
                 }
                 None => {
                     self.cancellation = Some(Cancellation {
@@ -526,29 +570,66 @@ impl Contract {
         }
         self.status = ContractStatus::Cancelled;
         self.updated_at = now;
-        Ok(Cancelled::Done { was_signed, unspent, open })
+        Ok(Cancelled::Done {
+            was_signed,
+            unspent,
+            open,
+        })
     }
 
     pub fn deliverable(&self, n: u32) -> Result<&Deliverable, Error> {
-        self.deliverables.iter().find(|d| d.n == n).ok_or(Error::NotFound { resource: "deliverable" })
+        self.deliverables
+            .iter()
+            .find(|d| d.n == n)
+            .ok_or(Error::NotFound {
+                resource: "deliverable",
+            })
     }
 
     /// Move deliverable `n` as `party`.
-    pub fn move_deliverable(&mut self, n: u32, party: Party, by: UserId, input: DeliverableMove, now: Timestamp) -> Result<DeliverableMoved, Error> {
+    pub fn move_deliverable(
+        &mut self,
+        n: u32,
+        party: Party,
+        by: UserId,
+        input: DeliverableMove,
+        now: Timestamp,
+    ) -> Result<DeliverableMoved, Error> {
         let mut v = Validator::new();
-        let to = v.parse("/to", input.to.as_deref(), "unknown_value", DeliverableStatus::parse);
+        let to = v.parse(
+            "/to",
+            input.to.as_deref(),
+            "unknown_value",
+            DeliverableStatus::parse,
+        );
         let note = match to {
-            Some(DeliverableStatus::ChangesRequested | DeliverableStatus::Rejected) => v.text("/note", input.note, 3, 2000),
+            Some(DeliverableStatus::ChangesRequested | DeliverableStatus::Rejected) => {
+                v.text("/note", input.note, 3, 2000)
+            }
             _ => input.note.and_then(|n| v.text("/note", Some(n), 0, 2000)),
         };
         v.finish()?;
         let to = to.ok_or_else(|| Error::internal("validated"))?;
         if self.status != ContractStatus::Signed {
-            return Err(Error::conflict("contract-not-signed", format!("deliverables move once the contract is signed (it is {})", self.status)));
+            return Err(Error::conflict(
+                "contract-not-signed",
+                format!(
+                    "deliverables move once the contract is signed (it is {})",
+                    self.status
+                ),
+            ));
         }
-        let d = self.deliverables.iter_mut().find(|d| d.n == n).ok_or(Error::NotFound { resource: "deliverable" })?;
+        let d = self
+            .deliverables
+            .iter_mut()
+            .find(|d| d.n == n)
+            .ok_or(Error::NotFound {
+                resource: "deliverable",
+            })?;
         let from = d.status;
-        let ok = DELIVERABLE_TABLE.iter().any(|(f, t, p)| *f == from && *t == to && *p == party);
+        let ok = DELIVERABLE_TABLE
+            .iter()
+            .any(|(f, t, p)| *f == from && *t == to && *p == party);
         if !ok {
             return Err(Error::InvalidTransition {
                 resource: "deliverable",
@@ -571,7 +652,13 @@ impl Contract {
             d.changes_requested += 1;
         }
         d.status = to;
-        d.history.push(StatusChange { from, to, by, at: now, note });
+        d.history.push(StatusChange {
+            from,
+            to,
+            by,
+            at: now,
+            note,
+        });
         let moved = DeliverableMoved {
             n,
             from,
@@ -579,7 +666,11 @@ impl Contract {
             first_submission,
             late: d.late,
             first_pass: to == DeliverableStatus::Approved && d.changes_requested == 0,
-            spent: if to == DeliverableStatus::Approved { d.fee_share } else { 0 },
+            spent: if to == DeliverableStatus::Approved {
+                d.fee_share
+            } else {
+                0
+            },
             contract_completed: false,
         };
         self.updated_at = now;
@@ -587,7 +678,10 @@ impl Contract {
         if contract_completed {
             self.status = ContractStatus::Completed;
         }
-        Ok(DeliverableMoved { contract_completed, ..moved })
+        Ok(DeliverableMoved {
+            contract_completed,
+            ..moved
+        })
     }
 
     /// Flag past-due deliverables (read side and the overdue reminder).
@@ -597,7 +691,10 @@ impl Contract {
             return flagged;
         }
         for d in &mut self.deliverables {
-            let waiting = matches!(d.status, DeliverableStatus::Pending | DeliverableStatus::ChangesRequested);
+            let waiting = matches!(
+                d.status,
+                DeliverableStatus::Pending | DeliverableStatus::ChangesRequested
+            );
             if waiting && now > d.due_at && !d.overdue {
                 d.overdue = true;
                 flagged.push(d.n);
@@ -619,16 +716,29 @@ impl Contract {
                 None
             }
         };
-        let comment = input.comment.and_then(|c| v.text("/comment", Some(c), 0, 2000));
+        let comment = input
+            .comment
+            .and_then(|c| v.text("/comment", Some(c), 0, 2000));
         v.finish()?;
         if self.status != ContractStatus::Completed {
-            return Err(Error::conflict("not-completed", "rate a creator once the contract is completed"));
+            return Err(Error::conflict(
+                "not-completed",
+                "rate a creator once the contract is completed",
+            ));
         }
         if self.rating.is_some() {
-            return Err(Error::conflict("already-rated", "this contract is already rated"));
+            return Err(Error::conflict(
+                "already-rated",
+                "this contract is already rated",
+            ));
         }
         let score = score.unwrap_or(1);
-        self.rating = Some(Rating { score, comment, by, at: now });
+        self.rating = Some(Rating {
+            score,
+            comment,
+            by,
+            at: now,
+        });
         self.updated_at = now;
         Ok(score)
     }
@@ -637,7 +747,7 @@ impl Contract {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::campaign::{CampaignInput, Campaign};
+    use crate::campaign::{Campaign, CampaignInput};
     use serde_json::json;
 
     fn now() -> Timestamp {
@@ -660,7 +770,13 @@ mod tests {
         .unwrap();
         input.apply_to(&mut c, now()).unwrap();
         let fee = Money::new(100_000, nexus_core::Currency::parse("USD").unwrap());
-        ContractTerms::from_campaign("ctr_01JDQ8M3ZP6T0N7W4C5B2X9Y8K".parse().unwrap(), &c, by, fee).unwrap()
+        ContractTerms::from_campaign(
+            "ctr_01JDQ8M3ZP6T0N7W4C5B2X9Y8K".parse().unwrap(),
+            &c,
+            by,
+            fee,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -682,7 +798,10 @@ mod tests {
         let mut changed = t.clone();
         changed.fee.amount += 1;
         assert_ne!(changed.hash().unwrap(), t.hash().unwrap());
-        assert!(t.canonical().unwrap().starts_with(r#"{"brandOrgId":"org_01JDQ8M3ZP6T0N7W4C5B2X9Y8K","campaignId":"#));
+        assert!(t
+            .canonical()
+            .unwrap()
+            .starts_with(r#"{"brandOrgId":"org_01JDQ8M3ZP6T0N7W4C5B2X9Y8K","campaignId":"#));
     }
 
     #[test]
@@ -694,19 +813,45 @@ mod tests {
 
     fn signed() -> Contract {
         let t = terms();
-        let mut c = Contract::new(t.contract_id.clone(), nexus_core::ids::ApplicationId::new(), t, now()).unwrap();
+        let mut c = Contract::new(
+            t.contract_id.clone(),
+            nexus_core::ids::ApplicationId::new(),
+            t,
+            now(),
+        )
+        .unwrap();
         let h = c.terms_hash.clone();
-        let acc = |h: &str| AcceptInput { terms_hash: Some(h.to_owned()) };
-        assert_eq!(c.accept(Party::Creator, UserId::new(), "203.0.113.7", acc(&h), now()).unwrap(), Accepted::Waiting);
+        let acc = |h: &str| AcceptInput {
+            terms_hash: Some(h.to_owned()),
+        };
         assert_eq!(
-            c.accept(Party::Creator, UserId::new(), "203.0.113.7", acc(&h), now()).unwrap_err().code(),
+            c.accept(Party::Creator, UserId::new(), "203.0.113.7", acc(&h), now())
+                .unwrap(),
+            Accepted::Waiting
+        );
+        assert_eq!(
+            c.accept(Party::Creator, UserId::new(), "203.0.113.7", acc(&h), now())
+                .unwrap_err()
+                .code(),
             "already-accepted"
         );
         assert_eq!(
-            c.accept(Party::Brand, UserId::new(), "198.51.100.2", acc(&"0".repeat(64)), now()).unwrap_err().code(),
+            c.accept(
+                Party::Brand,
+                UserId::new(),
+                "198.51.100.2",
+                acc(&"0".repeat(64)),
+                now()
+            )
+            .unwrap_err()
+            .code(),
             "terms-changed"
         );
-        assert_eq!(c.accept(Party::Brand, UserId::new(), "198.51.100.2", acc(&h), now()).unwrap(), Accepted::Signed);
+        assert_eq!(
+            c.accept(Party::Brand, UserId::new(), "198.51.100.2", acc(&h), now())
+                .unwrap(),
+            Accepted::Signed
+        );
         assert!(c.acceptances.iter().all(|a| a.terms_hash == h));
         c
     }
@@ -715,11 +860,30 @@ mod tests {
     fn fee_shares_sum_to_the_fee() {
         let c = signed();
         assert_eq!(c.deliverables.len(), 3);
-        assert_eq!(c.deliverables.iter().map(|d| d.fee_share).sum::<i64>(), 100_000);
+        assert_eq!(
+            c.deliverables.iter().map(|d| d.fee_share).sum::<i64>(),
+            100_000
+        );
     }
 
-    fn mv(c: &mut Contract, n: u32, party: Party, to: &str, note: Option<&str>, at: Timestamp) -> Result<DeliverableMoved, Error> {
-        c.move_deliverable(n, party, UserId::new(), DeliverableMove { to: Some(to.into()), note: note.map(Into::into) }, at)
+    fn mv(
+        c: &mut Contract,
+        n: u32,
+        party: Party,
+        to: &str,
+        note: Option<&str>,
+        at: Timestamp,
+    ) -> Result<DeliverableMoved, Error> {
+        c.move_deliverable(
+            n,
+            party,
+            UserId::new(),
+            DeliverableMove {
+                to: Some(to.into()),
+                note: note.map(Into::into),
+            },
+            at,
+        )
     }
 
     #[test]
@@ -747,8 +911,21 @@ mod tests {
         let after_due: Timestamp = "2027-01-11T00:00:00Z".parse().unwrap();
         let m = mv(&mut c, 1, Party::Creator, "SUBMITTED", None, after_due).unwrap();
         assert!(m.first_submission && m.late);
-        assert_eq!(mv(&mut c, 1, Party::Brand, "CHANGES_REQUESTED", None, now()).unwrap_err().status(), 400);
-        mv(&mut c, 1, Party::Brand, "CHANGES_REQUESTED", Some("shorter intro"), after_due).unwrap();
+        assert_eq!(
+            mv(&mut c, 1, Party::Brand, "CHANGES_REQUESTED", None, now())
+                .unwrap_err()
+                .status(),
+            400
+        );
+        mv(
+            &mut c,
+            1,
+            Party::Brand,
+            "CHANGES_REQUESTED",
+            Some("shorter intro"),
+            after_due,
+        )
+        .unwrap();
         let m = mv(&mut c, 1, Party::Creator, "SUBMITTED", None, after_due).unwrap();
         assert!(!m.first_submission);
         let m = mv(&mut c, 1, Party::Brand, "APPROVED", None, after_due).unwrap();
@@ -761,8 +938,31 @@ mod tests {
             assert_eq!(m.contract_completed, n == 3);
         }
         assert_eq!(c.status, ContractStatus::Completed);
-        assert_eq!(c.rate(UserId::new(), RatingInput { score: Some(6), comment: None }, now()).unwrap_err().status(), 400);
-        assert_eq!(c.rate(UserId::new(), RatingInput { score: Some(5), comment: None }, now()).unwrap(), 5);
+        assert_eq!(
+            c.rate(
+                UserId::new(),
+                RatingInput {
+                    score: Some(6),
+                    comment: None
+                },
+                now()
+            )
+            .unwrap_err()
+            .status(),
+            400
+        );
+        assert_eq!(
+            c.rate(
+                UserId::new(),
+                RatingInput {
+                    score: Some(5),
+                    comment: None
+                },
+                now()
+            )
+            .unwrap(),
+            5
+        );
     }
 
     #[test]
@@ -770,15 +970,35 @@ mod tests {
         let mut c = signed();
         mv(&mut c, 1, Party::Creator, "SUBMITTED", None, now()).unwrap();
         mv(&mut c, 1, Party::Brand, "APPROVED", None, now()).unwrap();
-        let reason = || CancelInput { reason: Some("product recalled".into()) };
-        assert_eq!(c.cancel(Party::Brand, reason(), now()).unwrap(), Cancelled::Requested);
-        assert_eq!(c.cancel(Party::Brand, reason(), now()).unwrap_err().code(), "awaiting-agreement");
-        let Cancelled::Done { was_signed, unspent, open } = c.cancel(Party::Creator, reason(), now()).unwrap() else { panic!() };
+        let reason = || CancelInput {
+            reason: Some("product recalled".into()),
+        };
+        assert_eq!(
+            c.cancel(Party::Brand, reason(), now()).unwrap(),
+            Cancelled::Requested
+        );
+        assert_eq!(
+            c.cancel(Party::Brand, reason(), now()).unwrap_err().code(),
+            "awaiting-agreement"
+        );
+        let Cancelled::Done {
+            was_signed,
+            unspent,
+            open,
+        } = c.cancel(Party::Creator, reason(), now()).unwrap()
+        else {
+            panic!()
+        };
         assert!(was_signed);
         assert_eq!(open, 2);
         assert_eq!(unspent, 100_000 - c.deliverables[0].fee_share);
         assert_eq!(c.status, ContractStatus::Cancelled);
-        assert_eq!(c.cancel(Party::Creator, reason(), now()).unwrap_err().code(), "contract-closed");
+        assert_eq!(
+            c.cancel(Party::Creator, reason(), now())
+                .unwrap_err()
+                .code(),
+            "contract-closed"
+        );
     }
 
     #[test]

@@ -189,7 +189,12 @@ fn enum_field<T>(
 impl ProfileInput {
     pub fn parse(self) -> Result<ProfileFields, Error> {
         let mut v = Validator::new();
-        let handle = v.parse("/handle", self.handle.as_deref(), "invalid_format", parse_handle);
+        let handle = v.parse(
+            "/handle",
+            self.handle.as_deref(),
+            "invalid_format",
+            parse_handle,
+        );
         let display_name = v.text("/displayName", self.display_name, 1, 80);
         let bio = v.text("/bio", Some(self.bio.unwrap_or_default()), 0, 2000);
         let niches = input::tags(&mut v, "/niches", &self.niches, 10);
@@ -204,7 +209,11 @@ impl ProfileInput {
             None => None,
         };
         if self.rate_card.len() > MAX_RATES {
-            v.error("/rateCard", "too_long", format!("at most {MAX_RATES} rates"));
+            v.error(
+                "/rateCard",
+                "too_long",
+                format!("at most {MAX_RATES} rates"),
+            );
         }
         let mut rate_card: Vec<Rate> = vec![];
         for (i, r) in self.rate_card.iter().enumerate().take(MAX_RATES) {
@@ -227,7 +236,11 @@ impl ProfileInput {
                     .iter()
                     .any(|x| x.platform == platform && x.deliverable_type == deliverable_type)
                 {
-                    v.error(&p, "duplicate", "one rate per platform and deliverable type");
+                    v.error(
+                        &p,
+                        "duplicate",
+                        "one rate per platform and deliverable type",
+                    );
                 } else {
                     rate_card.push(Rate {
                         platform,
@@ -274,7 +287,12 @@ pub struct SocialAccountInput {
 impl SocialAccountInput {
     pub fn parse(self, now: Timestamp) -> Result<SocialAccount, Error> {
         let mut v = Validator::new();
-        let platform = enum_field(&mut v, "/platform", self.platform.as_deref(), SocialPlatform::parse);
+        let platform = enum_field(
+            &mut v,
+            "/platform",
+            self.platform.as_deref(),
+            SocialPlatform::parse,
+        );
         let handle = v.parse("/handle", self.handle.as_deref(), "invalid_format", |h| {
             let h = h.trim().trim_start_matches('@');
             if (1..=100).contains(&h.len()) && !h.contains(char::is_whitespace) {
@@ -297,7 +315,11 @@ impl SocialAccountInput {
             Some(e) if e.is_finite() && (0.0..=1.0).contains(&e) => Some(e),
             None => Some(0.0),
             Some(_) => {
-                v.error("/engagementRate", "out_of_range", "a fraction between 0 and 1");
+                v.error(
+                    "/engagementRate",
+                    "out_of_range",
+                    "a fraction between 0 and 1",
+                );
                 None
             }
         };
@@ -398,7 +420,8 @@ impl CreatorProfile {
 
     /// Link (or refresh) one platform's account.
     pub fn link(&mut self, account: SocialAccount, now: Timestamp) {
-        self.social_accounts.retain(|a| a.platform != account.platform);
+        self.social_accounts
+            .retain(|a| a.platform != account.platform);
         self.social_accounts.push(account);
         self.social_accounts.sort_by_key(|a| a.platform);
         self.touch(now);
@@ -469,7 +492,11 @@ impl CreatorProfile {
         if total == 0.0 {
             return out;
         }
-        for a in self.social_accounts.iter().filter(|a| !a.audience.is_empty()) {
+        for a in self
+            .social_accounts
+            .iter()
+            .filter(|a| !a.audience.is_empty())
+        {
             let w = a.followers.max(1) as f64 / total;
             for (dst, src) in [
                 (&mut out.age, &a.audience.age),
@@ -555,25 +582,46 @@ impl VerificationInput {
         now: Timestamp,
     ) -> Result<VerificationRequest, Error> {
         let mut v = Validator::new();
-        let kind = enum_field(&mut v, "/kind", self.kind.as_deref(), VerificationKind::parse);
+        let kind = enum_field(
+            &mut v,
+            "/kind",
+            self.kind.as_deref(),
+            VerificationKind::parse,
+        );
         let evidence = match kind {
             Some(VerificationKind::Social) => {
-                let p = enum_field(&mut v, "/evidence", self.evidence.as_deref(), SocialPlatform::parse);
+                let p = enum_field(
+                    &mut v,
+                    "/evidence",
+                    self.evidence.as_deref(),
+                    SocialPlatform::parse,
+                );
                 if let Some(p) = p {
                     if !profile.social_accounts.iter().any(|a| a.platform == p) {
-                        v.error("/evidence", "not_linked", format!("link your {p} account first"));
+                        v.error(
+                            "/evidence",
+                            "not_linked",
+                            format!("link your {p} account first"),
+                        );
                     }
                 }
                 p.map(|p| p.as_str().to_owned())
             }
-            Some(VerificationKind::Phone) => v.parse("/evidence", self.evidence.as_deref(), "invalid_format", |s| {
-                let digits = s.strip_prefix('+').unwrap_or("");
-                if (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
-                    Ok(s.to_owned())
-                } else {
-                    Err("an E.164 number, e.g. +14155550123")
-                }
-            }),
+            Some(VerificationKind::Phone) => v.parse(
+                "/evidence",
+                self.evidence.as_deref(),
+                "invalid_format",
+                |s| {
+                    let digits = s.strip_prefix('+').unwrap_or("");
+                    if (8..=15).contains(&digits.len())
+                        && digits.chars().all(|c| c.is_ascii_digit())
+                    {
+                        Ok(s.to_owned())
+                    } else {
+                        Err("an E.164 number, e.g. +14155550123")
+                    }
+                },
+            ),
             Some(_) => input::url(&mut v, "/evidence", self.evidence.as_deref()),
             None => None,
         };
@@ -604,11 +652,19 @@ pub struct ReviewInput {
 
 impl VerificationRequest {
     /// A staff decision. Only pending requests can be reviewed.
-    pub fn review(&mut self, staff: UserId, input: ReviewInput, now: Timestamp) -> Result<(), Error> {
+    pub fn review(
+        &mut self,
+        staff: UserId,
+        input: ReviewInput,
+        now: Timestamp,
+    ) -> Result<(), Error> {
         let mut v = Validator::new();
-        let approve = v.parse("/decision", input.decision.as_deref(), "unknown_value", |d| {
-            one_of(d, &[("approve", true), ("reject", false)])
-        });
+        let approve = v.parse(
+            "/decision",
+            input.decision.as_deref(),
+            "unknown_value",
+            |d| one_of(d, &[("approve", true), ("reject", false)]),
+        );
         let reason = match (approve, input.reason) {
             (Some(false), r) => v.text("/reason", r, 3, 500),
             (_, Some(r)) => v.text("/reason", Some(r), 0, 500),
@@ -619,7 +675,12 @@ impl VerificationRequest {
             return Err(Error::InvalidTransition {
                 resource: "verification request",
                 from: self.status.as_str().into(),
-                to: if approve == Some(true) { "approved" } else { "rejected" }.into(),
+                to: if approve == Some(true) {
+                    "approved"
+                } else {
+                    "rejected"
+                }
+                .into(),
                 allowed: vec![],
             });
         }

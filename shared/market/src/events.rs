@@ -34,6 +34,13 @@ pub mod kind {
     pub const DELIVERABLE_OVERDUE: &str = "DeliverableOverdue";
 }
 
-pub fn event(source: &str, kind: &str, tenant: Option<OrgId>, actor: &str, at: Timestamp, data: Value) -> DomainEvent {
+pub fn event(
+    source: &str,
+    kind: &str,
+    tenant: Option<OrgId>,
+    actor: &str,
+    at: Timestamp,
+    data: Value,
+) -> DomainEvent {
     DomainEvent::new(source, kind, tenant, actor, at, data)
 }

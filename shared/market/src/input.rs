@@ -45,7 +45,11 @@ impl Audience {
 
 pub fn money(v: &mut Validator, pointer: &str, m: Option<&MoneyInput>) -> Option<Money> {
     let Some(m) = m else {
-        v.error(pointer, "required", format!("{} is required", last(pointer)));
+        v.error(
+            pointer,
+            "required",
+            format!("{} is required", last(pointer)),
+        );
         return None;
     };
     let currency = match m.currency.as_deref() {
@@ -60,14 +64,22 @@ pub fn money(v: &mut Validator, pointer: &str, m: Option<&MoneyInput>) -> Option
         Some(c) => match Currency::parse(c) {
             Ok(c) => Some(c),
             Err(e) => {
-                v.error(&format!("{pointer}/currency"), "unknown_value", e.to_string());
+                v.error(
+                    &format!("{pointer}/currency"),
+                    "unknown_value",
+                    e.to_string(),
+                );
                 None
             }
         },
     };
     let amount = match m.amount {
         None => {
-            v.error(&format!("{pointer}/amount"), "required", "amount is required");
+            v.error(
+                &format!("{pointer}/amount"),
+                "required",
+                "amount is required",
+            );
             None
         }
         Some(a) if a < 0 => {

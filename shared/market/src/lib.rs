@@ -13,8 +13,8 @@ pub mod events;
 pub mod input;
 pub mod lifecycle;
 pub mod notification;
-pub mod reputation;
 pub mod repo;
+pub mod reputation;
 pub mod vocab;
 
 pub use input::Audience;

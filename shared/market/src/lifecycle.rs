@@ -139,7 +139,10 @@ pub const TABLE: &[(CampaignStatus, CampaignStatus, Trigger)] = {
 };
 
 /// Where a person may move a campaign from `from` (what a 409 lists).
-pub fn manual_targets(from: CampaignStatus, paused_from: Option<CampaignStatus>) -> Vec<CampaignStatus> {
+pub fn manual_targets(
+    from: CampaignStatus,
+    paused_from: Option<CampaignStatus>,
+) -> Vec<CampaignStatus> {
     let mut out: Vec<CampaignStatus> = TABLE
         .iter()
         .filter(|(f, t, tr)| {
@@ -252,7 +255,13 @@ mod tests {
         assert!(check(Published, Active, Trigger::Manual, None).is_err());
         assert!(check(Active, InProgress, Trigger::FirstSubmission, None).is_ok());
         assert!(check(Active, InProgress, Trigger::Manual, None).is_err());
-        assert!(check(InProgress, Completed, Trigger::AllDeliverablesResolved, None).is_ok());
+        assert!(check(
+            InProgress,
+            Completed,
+            Trigger::AllDeliverablesResolved,
+            None
+        )
+        .is_ok());
         assert!(check(Draft, Active, Trigger::ContractSigned, None).is_err());
         // Terminal: nothing leaves ARCHIVED.
         assert!(manual_targets(Archived, None).is_empty());

@@ -88,7 +88,10 @@ impl Entity for Application {
         application_key(&self.org_id, &self.campaign_id, &self.id)
     }
     fn gsi1(&self) -> Option<Key> {
-        Some(Key::new(creator_pk(&self.creator_id), format!("APP#{}", self.id)))
+        Some(Key::new(
+            creator_pk(&self.creator_id),
+            format!("APP#{}", self.id),
+        ))
     }
 }
 
@@ -102,7 +105,10 @@ impl Entity for Contract {
         contract_key(&self.org_id, &self.id)
     }
     fn gsi1(&self) -> Option<Key> {
-        Some(Key::new(creator_pk(&self.creator_id), format!("CONTRACT#{}", self.id)))
+        Some(Key::new(
+            creator_pk(&self.creator_id),
+            format!("CONTRACT#{}", self.id),
+        ))
     }
     fn gsi2(&self) -> Option<Key> {
         Some(Key::new(
@@ -191,7 +197,11 @@ pub fn active_counter(org: &OrgId, delta: i64, max: Option<u64>) -> Write {
 pub async fn active_count(store: &Store, org: &OrgId) -> Result<u64, Error> {
     let item = store.get_raw(&active_counter_key(org)).await?;
     Ok(item
-        .and_then(|i| i.get("n").and_then(|v| v.as_n().ok()).and_then(|s| s.parse::<i64>().ok()))
+        .and_then(|i| {
+            i.get("n")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|s| s.parse::<i64>().ok())
+        })
         .unwrap_or(0)
         .max(0) as u64)
 }
@@ -204,11 +214,17 @@ pub async fn campaign(store: &Store, org: &OrgId, id: &CampaignId) -> Result<Cam
     store
         .get(&campaign_key(org, id))
         .await?
-        .ok_or(Error::NotFound { resource: "campaign" })
+        .ok_or(Error::NotFound {
+            resource: "campaign",
+        })
 }
 
 /// The tenant of a campaign or contract id, for parties outside the tenant.
-pub async fn tenant_of(store: &Store, target: &str, resource: &'static str) -> Result<OrgId, Error> {
+pub async fn tenant_of(
+    store: &Store,
+    target: &str,
+    resource: &'static str,
+) -> Result<OrgId, Error> {
     store
         .get::<TenantRef>(&Key::new(target, "REF"))
         .await?
@@ -220,19 +236,34 @@ pub async fn contract(store: &Store, org: &OrgId, id: &ContractId) -> Result<Con
     store
         .get(&contract_key(org, id))
         .await?
-        .ok_or(Error::NotFound { resource: "contract" })
+        .ok_or(Error::NotFound {
+            resource: "contract",
+        })
 }
 
-pub async fn application(store: &Store, org: &OrgId, c: &CampaignId, id: &ApplicationId) -> Result<Application, Error> {
+pub async fn application(
+    store: &Store,
+    org: &OrgId,
+    c: &CampaignId,
+    id: &ApplicationId,
+) -> Result<Application, Error> {
     store
         .get(&application_key(org, c, id))
         .await?
-        .ok_or(Error::NotFound { resource: "application" })
+        .ok_or(Error::NotFound {
+            resource: "application",
+        })
 }
 
 /// The application id a creator holds for a campaign, if any.
-pub async fn application_of(store: &Store, c: &CampaignId, creator: &UserId) -> Result<Option<ApplicationId>, Error> {
-    let item = store.get_raw(&unique_key("application", &format!("{c}#{creator}"))).await?;
+pub async fn application_of(
+    store: &Store,
+    c: &CampaignId,
+    creator: &UserId,
+) -> Result<Option<ApplicationId>, Error> {
+    let item = store
+        .get_raw(&unique_key("application", &format!("{c}#{creator}")))
+        .await?;
     Ok(item
         .and_then(|i| i.get("owner").and_then(|v| v.as_s().ok()).cloned())
         .and_then(|s| s.parse().ok()))
@@ -246,77 +277,187 @@ pub fn application_claim(a: &Application) -> Write {
     }
 }
 
-pub async fn verification(store: &Store, id: &VerificationId) -> Result<VerificationRequest, Error> {
+pub async fn verification(
+    store: &Store,
+    id: &VerificationId,
+) -> Result<VerificationRequest, Error> {
     // GSI2 finds the creator; the table read is strongly consistent.
     let q = Query::new(Index::Gsi2, format!("VRQ#{id}"), format!("staff/vrq/{id}")).limit(1);
     let found: Page<VerificationRequest> = store.query(q).await?;
     let Some(hit) = found.items.into_iter().next() else {
-        return Err(Error::NotFound { resource: "verification request" });
+        return Err(Error::NotFound {
+            resource: "verification request",
+        });
     };
-    store
-        .get(&hit.key())
-        .await?
-        .ok_or(Error::NotFound { resource: "verification request" })
+    store.get(&hit.key()).await?.ok_or(Error::NotFound {
+        resource: "verification request",
+    })
 }
 
-pub async fn verifications_by_status(store: &Store, status: &str, limit: u32, cursor: Option<String>) -> Result<Page<VerificationRequest>, Error> {
+pub async fn verifications_by_status(
+    store: &Store,
+    status: &str,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<VerificationRequest>, Error> {
     store
-        .query(Query::new(Index::Gsi1, format!("VERIFY#{status}"), format!("staff/verify/{status}")).limit(limit).cursor(cursor))
+        .query(
+            Query::new(
+                Index::Gsi1,
+                format!("VERIFY#{status}"),
+                format!("staff/verify/{status}"),
+            )
+            .limit(limit)
+            .cursor(cursor),
+        )
         .await
 }
 
-pub async fn verifications_of(store: &Store, u: &UserId, limit: u32, cursor: Option<String>) -> Result<Page<VerificationRequest>, Error> {
+pub async fn verifications_of(
+    store: &Store,
+    u: &UserId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<VerificationRequest>, Error> {
     store
-        .query(Query::new(Index::Table, creator_pk(u), format!("{u}/verify")).prefix("VERIFY#").newest_first().limit(limit).cursor(cursor))
+        .query(
+            Query::new(Index::Table, creator_pk(u), format!("{u}/verify"))
+                .prefix("VERIFY#")
+                .newest_first()
+                .limit(limit)
+                .cursor(cursor),
+        )
         .await
 }
 
-pub async fn campaigns_of(store: &Store, org: &OrgId, limit: u32, cursor: Option<String>) -> Result<Page<Campaign>, Error> {
+pub async fn campaigns_of(
+    store: &Store,
+    org: &OrgId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<Campaign>, Error> {
     store
-        .query(Query::new(Index::Table, tenant_pk(org), format!("{org}/campaigns")).prefix("CAMPAIGN#").newest_first().limit(limit).cursor(cursor))
+        .query(
+            Query::new(Index::Table, tenant_pk(org), format!("{org}/campaigns"))
+                .prefix("CAMPAIGN#")
+                .newest_first()
+                .limit(limit)
+                .cursor(cursor),
+        )
         .await
 }
 
-pub async fn marketplace(store: &Store, limit: u32, cursor: Option<String>) -> Result<Page<Campaign>, Error> {
+pub async fn marketplace(
+    store: &Store,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<Campaign>, Error> {
     store
-        .query(Query::new(Index::Gsi1, "MARKET", "marketplace").newest_first().limit(limit).cursor(cursor))
+        .query(
+            Query::new(Index::Gsi1, "MARKET", "marketplace")
+                .newest_first()
+                .limit(limit)
+                .cursor(cursor),
+        )
         .await
 }
 
-pub async fn applications_of_campaign(store: &Store, org: &OrgId, c: &CampaignId, limit: u32, cursor: Option<String>) -> Result<Page<Application>, Error> {
+pub async fn applications_of_campaign(
+    store: &Store,
+    org: &OrgId,
+    c: &CampaignId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<Application>, Error> {
     store
-        .query(Query::new(Index::Table, tenant_pk(org), format!("{org}/{c}/apps")).prefix(format!("APP#{c}#")).limit(limit).cursor(cursor))
+        .query(
+            Query::new(Index::Table, tenant_pk(org), format!("{org}/{c}/apps"))
+                .prefix(format!("APP#{c}#"))
+                .limit(limit)
+                .cursor(cursor),
+        )
         .await
 }
 
-pub async fn applications_of_creator(store: &Store, u: &UserId, limit: u32, cursor: Option<String>) -> Result<Page<Application>, Error> {
+pub async fn applications_of_creator(
+    store: &Store,
+    u: &UserId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<Application>, Error> {
     store
-        .query(Query::new(Index::Gsi1, creator_pk(u), format!("{u}/apps")).prefix("APP#").newest_first().limit(limit).cursor(cursor))
+        .query(
+            Query::new(Index::Gsi1, creator_pk(u), format!("{u}/apps"))
+                .prefix("APP#")
+                .newest_first()
+                .limit(limit)
+                .cursor(cursor),
+        )
         .await
 }
 
-pub async fn contracts_of_creator(store: &Store, u: &UserId, limit: u32, cursor: Option<String>) -> Result<Page<Contract>, Error> {
+pub async fn contracts_of_creator(
+    store: &Store,
+    u: &UserId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<Contract>, Error> {
     store
-        .query(Query::new(Index::Gsi1, creator_pk(u), format!("{u}/contracts")).prefix("CONTRACT#").newest_first().limit(limit).cursor(cursor))
+        .query(
+            Query::new(Index::Gsi1, creator_pk(u), format!("{u}/contracts"))
+                .prefix("CONTRACT#")
+                .newest_first()
+                .limit(limit)
+                .cursor(cursor),
+        )
         .await
 }
 
-pub async fn contracts_of_campaign(store: &Store, org: &OrgId, c: &CampaignId, limit: u32, cursor: Option<String>) -> Result<Page<Contract>, Error> {
+pub async fn contracts_of_campaign(
+    store: &Store,
+    org: &OrgId,
+    c: &CampaignId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<Contract>, Error> {
     store
-        .query(Query::new(Index::Gsi2, format!("{}#CMP#{c}", tenant_pk(org)), format!("{org}/{c}/contracts")).limit(limit).cursor(cursor))
+        .query(
+            Query::new(
+                Index::Gsi2,
+                format!("{}#CMP#{c}", tenant_pk(org)),
+                format!("{org}/{c}/contracts"),
+            )
+            .limit(limit)
+            .cursor(cursor),
+        )
         .await
 }
 
-pub async fn notifications(store: &Store, u: &UserId, limit: u32, cursor: Option<String>) -> Result<Page<Notification>, Error> {
+pub async fn notifications(
+    store: &Store,
+    u: &UserId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<Notification>, Error> {
     store
-        .query(Query::new(Index::Table, format!("U#{u}"), format!("{u}/ntf")).prefix("NTF#").newest_first().limit(limit).cursor(cursor))
+        .query(
+            Query::new(Index::Table, format!("U#{u}"), format!("{u}/ntf"))
+                .prefix("NTF#")
+                .newest_first()
+                .limit(limit)
+                .cursor(cursor),
+        )
         .await
 }
 
 pub async fn unread(store: &Store, u: &UserId) -> Result<u64, Error> {
     let item = store.get_raw(&unread_key(u)).await?;
     Ok(item
-        .and_then(|i| i.get("n").and_then(|v| v.as_n().ok()).and_then(|s| s.parse::<i64>().ok()))
+        .and_then(|i| {
+            i.get("n")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|s| s.parse::<i64>().ok())
+        })
         .unwrap_or(0)
         .max(0) as u64)
 }
@@ -340,14 +481,21 @@ pub async fn notify(store: &Store, n: &Notification) -> Result<bool, Error> {
 }
 
 /// Mark one notification read (once: the counter moves only on the first time).
-pub async fn mark_read(store: &Store, u: &UserId, id: &nexus_core::ids::NotificationId) -> Result<(), Error> {
+pub async fn mark_read(
+    store: &Store,
+    u: &UserId,
+    id: &nexus_core::ids::NotificationId,
+) -> Result<(), Error> {
     let tx = Tx::new()
         .write(Write::Update {
             key: Key::new(format!("U#{u}"), format!("NTF#{}", id.ulid())),
             update: "SET #read = :t".into(),
             condition: Some("attribute_exists(PK) AND #read = :f".into()),
             names: vec![("#read".into(), "read".into())],
-            values: vec![(":t".into(), AttributeValue::Bool(true)), (":f".into(), AttributeValue::Bool(false))],
+            values: vec![
+                (":t".into(), AttributeValue::Bool(true)),
+                (":f".into(), AttributeValue::Bool(false)),
+            ],
             label: "notification".into(),
         })
         .write(Write::Update {
@@ -355,15 +503,27 @@ pub async fn mark_read(store: &Store, u: &UserId, id: &nexus_core::ids::Notifica
             update: "ADD #n :minus".into(),
             condition: Some("#n > :zero".into()),
             names: vec![("#n".into(), "n".into())],
-            values: vec![(":minus".into(), AttributeValue::N("-1".into())), (":zero".into(), AttributeValue::N("0".into()))],
+            values: vec![
+                (":minus".into(), AttributeValue::N("-1".into())),
+                (":zero".into(), AttributeValue::N("0".into())),
+            ],
             label: "unread".into(),
         });
     match store.commit(tx).await {
         Ok(()) => Ok(()),
         Err(StoreError::ConditionFailed { label }) if label == "notification" => {
             // Already read, or not there.
-            let exists = store.get_raw(&Key::new(format!("U#{u}"), format!("NTF#{}", id.ulid()))).await?.is_some();
-            if exists { Ok(()) } else { Err(Error::NotFound { resource: "notification" }) }
+            let exists = store
+                .get_raw(&Key::new(format!("U#{u}"), format!("NTF#{}", id.ulid())))
+                .await?
+                .is_some();
+            if exists {
+                Ok(())
+            } else {
+                Err(Error::NotFound {
+                    resource: "notification",
+                })
+            }
         }
         Err(e) => Err(e.into()),
     }
@@ -407,11 +567,15 @@ impl From<Error> for Retry {
 pub async fn commit(store: &Store, tx: Tx, versioned: &[&str]) -> Result<(), Retry> {
     match store.commit(tx).await {
         Ok(()) => Ok(()),
-        Err(StoreError::ConditionFailed { label }) if versioned.contains(&label.as_str()) => Err(Retry::Lost),
-        Err(StoreError::ConditionFailed { label }) if label == "active campaigns" => Err(Retry::Failed(Error::conflict(
-            "active-campaigns-changed",
-            "another campaign took the last active-campaign slot of your plan",
-        ))),
+        Err(StoreError::ConditionFailed { label }) if versioned.contains(&label.as_str()) => {
+            Err(Retry::Lost)
+        }
+        Err(StoreError::ConditionFailed { label }) if label == "active campaigns" => {
+            Err(Retry::Failed(Error::conflict(
+                "active-campaigns-changed",
+                "another campaign took the last active-campaign slot of your plan",
+            )))
+        }
         Err(e) => Err(Retry::Failed(e.into())),
     }
 }

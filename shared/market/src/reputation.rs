@@ -87,10 +87,16 @@ pub fn compute(s: &CreatorStats, completeness: f64) -> Reputation {
     let rating = shrunk(rating_norm, s.ratings.into(), 0.7);
     let reliability = (1.0 - 0.2 * f64::from(s.cancellations)).max(0.0);
     let values = [
-        (on_time, format!("{} of {} deliveries on time", s.on_time, s.delivered)),
+        (
+            on_time,
+            format!("{} of {} deliveries on time", s.on_time, s.delivered),
+        ),
         (
             first_pass,
-            format!("{} of {} approved without changes", s.first_pass, s.reviewed),
+            format!(
+                "{} of {} approved without changes",
+                s.first_pass, s.reviewed
+            ),
         ),
         (
             rating,
@@ -104,7 +110,10 @@ pub fn compute(s: &CreatorStats, completeness: f64) -> Reputation {
                 )
             },
         ),
-        (reliability, format!("{} cancelled contracts", s.cancellations)),
+        (
+            reliability,
+            format!("{} cancelled contracts", s.cancellations),
+        ),
         (
             completeness.clamp(0.0, 1.0),
             format!("profile {:.0}% complete", completeness * 100.0),
@@ -178,7 +187,10 @@ mod tests {
             0.5,
         );
         assert!(late.score < fresh.score);
-        assert!(late.score > 60.0, "one late delivery doesn't sink a creator");
+        assert!(
+            late.score > 60.0,
+            "one late delivery doesn't sink a creator"
+        );
         let factor = &late.factors[0];
         assert_eq!(factor.name, "onTimeDelivery");
         assert_eq!(factor.basis, "0 of 1 deliveries on time");
