@@ -13,6 +13,7 @@ pub mod events;
 pub mod input;
 pub mod lifecycle;
 pub mod notification;
+pub mod notify;
 pub mod repo;
 pub mod reputation;
 pub mod vocab;
