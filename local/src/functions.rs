@@ -224,6 +224,23 @@ const REGISTRY: &[(&str, Build)] = &[
             async move { reminders::handler(&state, event).await }
         }))
     }),
+    ("notifications", |d| {
+        let state = Arc::new(d.platform.clone());
+        Ok(Handler::http(move |req| {
+            let state = state.clone();
+            async move { notifications::handler(&state, req).await }
+        }))
+    }),
+    ("notifier", |d| {
+        let state = Arc::new(notifier::State {
+            platform: d.platform.clone(),
+            mailer: d.identity.mailer.clone(),
+        });
+        Ok(Handler::event(move |event| {
+            let state = state.clone();
+            async move { notifier::handler(&state, event).await }
+        }))
+    }),
 ];
 
 /// Function crate names with an in-process handler.
@@ -457,6 +474,8 @@ mod tests {
         assert_eq!(kind("outbox-publisher"), "DynamoDB stream");
         assert_eq!(kind("audit"), "EventBridge");
         assert_eq!(kind("reminders"), "direct invoke");
+        assert_eq!(kind("notifications"), "HTTP");
+        assert_eq!(kind("notifier"), "EventBridge");
         let err = fs
             .expect("auditFunction", "HTTP", "route GET /x")
             .err()

@@ -289,6 +289,17 @@ impl TestApp {
         r.body["items"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Builder (writes the outbox directly, as the function owning the change
+    /// would): commit `event`, then let the platform publish and deliver it.
+    pub async fn emit_in_store(&self, event: nexus_core::events::DomainEvent) {
+        self.local
+            .store()
+            .commit(nexus_store::Tx::new().event(event))
+            .await
+            .expect("event committed");
+        self.settle().await;
+    }
+
     pub async fn settle(&self) {
         self.local
             .settle(Duration::from_secs(20))

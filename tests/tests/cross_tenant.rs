@@ -1,7 +1,8 @@
 //! For every protected route in template.yaml (enumerated from the template,
 //! so new routes are covered automatically): a principal of another
 //! organization is refused and sees nothing of the first one, and a viewer of
-//! the organization can't use its write routes.
+//! the organization can't use its write routes. Notification routes are
+//! scoped to the person: B sees none of A's and can't mark them read.
 
 use integration_tests::TestApp;
 use nexus_core::plans::Plan;
@@ -40,6 +41,18 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
     app.set_plan_in_store(&b_org, Plan::Growth).await;
     let b_key = app.post(&format!("/v1/orgs/{b_org}/api-keys"), Some(&b_owner.access), json!({"name": "k", "scopes": ["org:write", "campaigns:write", "content:write", "analytics:read", "billing:write"]})).await.body["key"].as_str().unwrap().to_owned();
 
+    // A notification of A's viewer (notifications are scoped to the person).
+    let event = nexus_core::events::DomainEvent::new(
+        "creators",
+        "VerificationReviewed",
+        None,
+        "system",
+        nexus_core::Timestamp::now(),
+        json!({"requestId": "vrq_01JDQ8M3ZP6T0N7W4C5B2X9Y8E", "creatorId": a_viewer.user_id, "kind": "social", "status": "approved"}),
+    );
+    let a_notification = format!("ntf_{}", event.id.ulid());
+    app.emit_in_store(event).await;
+
     let template = nexus_devenv::load_template().unwrap();
     let protected: Vec<_> = template
         .routes()
@@ -57,6 +70,7 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
         a_key_id.as_str(),
         a_key.as_str(),
         a_owner.email.as_str(),
+        a_notification.as_str(),
     ];
     for r in &protected {
         let path = r
@@ -65,7 +79,8 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
             .replace("{userId}", &a_viewer.user_id)
             .replace("{keyId}", &a_key_id)
             .replace("{token}", &a_invite)
-            .replace("{method}", "totp");
+            .replace("{method}", "totp")
+            .replace("{notificationId}", &a_notification);
         let method = Method::from_bytes(r.method.as_bytes()).unwrap();
         let body = match r.path.as_str() {
             "/v1/auth/switch-org" => Some(json!({"orgId": a_org})),
@@ -100,6 +115,15 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
                     "{route} as {who} must look like a missing org: {}",
                     res.text
                 );
+            } else if r.path.starts_with("/v1/notifications/{notificationId}") {
+                // User-scoped: another person's notification does not exist for B.
+                let expected = if who == "B's API key" { 403 } else { 404 };
+                assert_eq!(
+                    res.status.as_u16(),
+                    expected,
+                    "{route} as {who}: {}",
+                    res.text
+                );
             } else if res.status.is_success() {
                 for s in secrets_of_a {
                     assert!(
@@ -120,6 +144,20 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
             res.assert_problem(403, "forbidden");
         }
     }
+    // A's data is intact after all that: B's read-all and reads touched only B's (none).
+    let n = app
+        .get("/v1/notifications?unread=true", Some(&a_viewer.access))
+        .await;
+    assert_eq!(
+        n.body["items"][0]["id"],
+        a_notification.as_str(),
+        "{}",
+        n.text
+    );
+    let count = app
+        .get("/v1/notifications/unread-count", Some(&a_viewer.access))
+        .await;
+    assert_eq!(count.body["unread"], 1, "{}", count.text);
     // A's data is intact after all that.
     let members = app
         .get(&format!("/v1/orgs/{a_org}/members"), Some(&a_owner.access))

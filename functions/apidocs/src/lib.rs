@@ -43,6 +43,7 @@ pub fn document() -> OpenApi {
             me::openapi(),
             orgs::openapi(),
             invitations::openapi(),
+            notifications::openapi(),
         ],
     );
     utoipa::Modify::modify(&nexus_http::openapi::SecurityAddon, &mut doc);

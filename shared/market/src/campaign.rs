@@ -752,16 +752,17 @@ impl Campaign {
             CampaignStatus::Published if from == CampaignStatus::Draft => {
                 self.publish_guard(now)?
             }
-            CampaignStatus::Completed if trigger == Trigger::Manual => {
-                if self.deliverables_open > 0 || self.contracts_signed == 0 {
-                    return Err(Error::conflict(
-                        "deliverables-open",
-                        format!(
-                            "a campaign completes when every deliverable is approved or cancelled ({} still open, {} signed contracts)",
-                            self.deliverables_open, self.contracts_signed
-                        ),
-                    ));
-                }
+            CampaignStatus::Completed
+                if trigger == Trigger::Manual
+                    && (self.deliverables_open > 0 || self.contracts_signed == 0) =>
+            {
+                return Err(Error::conflict(
+                    "deliverables-open",
+                    format!(
+                        "a campaign completes when every deliverable is approved or cancelled ({} still open, {} signed contracts)",
+                        self.deliverables_open, self.contracts_signed
+                    ),
+                ));
             }
             _ => {}
         }

@@ -456,10 +456,7 @@ impl Contract {
             updated_at: now,
             version: 0,
         })
-        .map(|c: Contract| {
-            debug_assert_eq!(c.id, id);
-            c
-        })
+        .inspect(|c: &Contract| debug_assert_eq!(c.id, id))
     }
 
     pub fn accept(

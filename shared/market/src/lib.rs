@@ -15,6 +15,7 @@ pub mod flows;
 pub mod input;
 pub mod lifecycle;
 pub mod notification;
+pub mod notify;
 pub mod repo;
 pub mod reputation;
 pub mod vocab;

@@ -529,6 +529,31 @@ pub async fn mark_read(
     }
 }
 
+/// At most this many notifications are looked at by one [`mark_all_read`].
+pub const MARK_ALL_MAX: usize = 500;
+
+/// Mark the user's unread notifications read, newest first, looking at no more
+/// than [`MARK_ALL_MAX`] of them (older ones stay as they are; call again).
+/// Each goes through [`mark_read`], so the counter moves once per notification
+/// even when this races another reader. Returns how many this call marked.
+pub async fn mark_all_read(store: &Store, u: &UserId) -> Result<u64, Error> {
+    let mut marked = 0;
+    let mut seen = 0;
+    let mut cursor = None;
+    loop {
+        let page = notifications(store, u, 100, cursor).await?;
+        seen += page.items.len();
+        for n in page.items.iter().filter(|n| !n.read) {
+            mark_read(store, u, &n.id).await?;
+            marked += 1;
+        }
+        cursor = page.next_cursor;
+        if cursor.is_none() || seen >= MARK_ALL_MAX {
+            return Ok(marked);
+        }
+    }
+}
+
 /// Run `attempt` again when a versioned write lost a race (the item changed
 /// between read and write), up to 5 times; the domain re-decides on fresh state.
 pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, Error>
