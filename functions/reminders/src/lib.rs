@@ -2,11 +2,14 @@
 //! function directly (no API route, no rule) with the schedule's `Input`,
 //! a [`ReminderInput`] JSON object.
 //!
-//! **Stub.** It validates and logs the reminder and succeeds. The business
-//! logic (which notification to send for which `kind`) is added later; keep
-//! it idempotent on `executionId`/`(kind, subject, dueAt)`: Scheduler
-//! delivers at least once and retries a failed invocation
-//! (`workflows-and-events.md` §3).
+//! Kinds: `deliverable-due-soon` (the creator is reminded) and
+//! `deliverable-overdue` (the deliverable is flagged and the brand told),
+//! scheduled by `functions/milestones` when a contract is signed. While the
+//! deliverable still waits, the reminder writes its flag and a domain event
+//! in one transaction (the notifier turns it into notifications and
+//! e-mails); otherwise it does nothing. Scheduler delivers at least once and
+//! retries failed invocations (`workflows-and-events.md` §3): the flag makes
+//! a second run a no-op.
 //!
 //! Payload (`events/reminders-scheduled.json`):
 //!
@@ -28,6 +31,7 @@
 //! local runner) before the invocation.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use nexus_core::ids::{ContractId, OrgId};
 use nexus_core::{Error, FieldError};
 use serde::{Deserialize, Serialize};
 
@@ -59,25 +63,47 @@ pub struct ReminderInput {
     pub attempt: Option<String>,
 }
 
+/// Which reminder, from `kind` and `subject` (`contract/<ctr>/deliverable/<n>`).
+pub fn parse_target(input: &ReminderInput) -> Result<(OrgId, ContractId, u32, bool), Error> {
+    let bad = |p: &str, d: &str| Error::Validation(vec![FieldError::new(p, "invalid_format", d)]);
+    let overdue = match input.kind.as_str() {
+        "deliverable-due-soon" => false,
+        "deliverable-overdue" => true,
+        _ => return Err(bad("/kind", "deliverable-due-soon or deliverable-overdue")),
+    };
+    let org: OrgId = input.tenant.as_deref().and_then(|t| t.parse().ok()).ok_or_else(|| bad("/tenant", "an organization id"))?;
+    let parts: Vec<&str> = input.subject.split('/').collect();
+    let (contract, n) = match parts.as_slice() {
+        ["contract", c, "deliverable", n] => (
+            c.parse::<ContractId>().map_err(|_| bad("/subject", "contract id"))?,
+            n.parse::<u32>().map_err(|_| bad("/subject", "deliverable number"))?,
+        ),
+        _ => return Err(bad("/subject", "contract/<ctr>/deliverable/<n>")),
+    };
+    Ok((org, contract, n, overdue))
+}
+
 pub async fn handler(
-    _state: &State,
+    state: &State,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, Diagnostic> {
     let input: ReminderInput = serde_json::from_value(event.payload).map_err(|e| {
         // Not retryable in substance; Scheduler retries anyway, then drops or dead-letters it.
         Error::Validation(vec![FieldError::new("/", "invalid_format", e.to_string())])
     })?;
-    // TODO(business): send the notification for `input.kind` (idempotent on execution id).
+    let (org, contract, n, overdue) = parse_target(&input)?;
+    // Idempotent: the reminder flags the deliverable once (due-soon sent /
+    // overdue), so a retried or duplicated invocation emits nothing new.
+    let sent = nexus_market::flows::reminder_fired(&state.store, &org, &contract, n, overdue, state.clock.now()).await?;
     tracing::info!(
         kind = %input.kind,
-        tenant = input.tenant.as_deref().unwrap_or("-"),
         subject = %input.subject,
-        due_at = %input.due_at,
         execution_id = input.execution_id.as_deref().unwrap_or("-"),
         attempt = input.attempt.as_deref().unwrap_or("-"),
-        "reminder due"
+        sent,
+        "reminder"
     );
-    Ok(serde_json::json!({"kind": input.kind, "subject": input.subject, "handled": true}))
+    Ok(serde_json::json!({"kind": input.kind, "subject": input.subject, "sent": sent}))
 }
 
 #[cfg(test)]
@@ -85,11 +111,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sample_event_is_a_reminder() {
+    fn the_sample_event_names_a_deliverable_reminder() {
         let v: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/reminders-scheduled.json")).unwrap();
         let r: ReminderInput = serde_json::from_value(v).unwrap();
-        assert_eq!(r.kind, "deliverable-due");
-        assert!(r.execution_id.is_some());
+        let (org, contract, n, overdue) = parse_target(&r).unwrap();
+        assert_eq!(org.as_str(), "org_01JDQ2Z8M3N4P5Q6R7S8T9V0WX");
+        assert_eq!(contract.as_str(), "ctr_01JDQ2Z8M3N4P5Q6R7S8T9V0WX");
+        assert_eq!((n, overdue), (1, false));
+    }
+
+    #[test]
+    fn unknown_kinds_and_subjects_are_invalid() {
+        let mut r: ReminderInput = serde_json::from_str(include_str!("../../../events/reminders-scheduled.json")).unwrap();
+        r.kind = "birthday".into();
+        assert_eq!(parse_target(&r).unwrap_err().status(), 400);
+        r.kind = "deliverable-overdue".into();
+        r.subject = "campaign/x".into();
+        assert_eq!(parse_target(&r).unwrap_err().status(), 400);
     }
 }

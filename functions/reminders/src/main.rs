@@ -1,3 +1,5 @@
+#![recursion_limit = "256"]
+
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]

@@ -288,6 +288,9 @@ pub struct Deliverable {
     /// Not submitted and past due (set by the overdue reminder, and on read).
     pub overdue: bool,
     pub changes_requested: u32,
+    /// The due-soon reminder went out.
+    #[serde(default)]
+    pub reminded: bool,
     pub history: Vec<StatusChange>,
 }
 
@@ -436,6 +439,7 @@ impl Contract {
                 late: false,
                 overdue: false,
                 changes_requested: 0,
+                reminded: false,
                 history: vec![],
             })
             .collect();

@@ -698,6 +698,7 @@ pub async fn cancel_contract(
                     let moved = c.complete_if_done(now);
                     let mut data = contract_data(&c, &k, reason.as_deref());
                     data["wasSigned"] = json!(was_signed);
+                    data["deliverables"] = json!(k.deliverables.len());
                     tx =
                         campaign_writes(tx, &c, cv, moved.as_ref(), Plan::Enterprise, &actor, now)?
                             .event(event(
@@ -822,7 +823,11 @@ pub async fn reminder_fired(
             }
             Tx::new().write(Write::replace(&k, kv).map_err(Error::from)?).event(event(CONTRACTS, kind::DELIVERABLE_OVERDUE, Some(org.clone()), "system", now, data))
         } else {
-            Tx::new().event(event(CONTRACTS, kind::DELIVERABLE_DUE_SOON, Some(org.clone()), "system", now, data))
+            let Some(d) = k.deliverables.iter_mut().find(|d| d.n == n).filter(|d| !d.reminded) else {
+                return Ok(false); // already reminded by an earlier run
+            };
+            d.reminded = true;
+            Tx::new().write(Write::replace(&k, kv).map_err(Error::from)?).event(event(CONTRACTS, kind::DELIVERABLE_DUE_SOON, Some(org.clone()), "system", now, data))
         };
         commit(store, tx, &["contract"]).await?;
         Ok(true)

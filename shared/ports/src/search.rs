@@ -21,3 +21,11 @@ pub async fn replica(platform: &Platform) -> Result<Arc<dyn CreatorSearch>, Stri
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     Ok(Arc::new(nexus_search::TantivySearch::open(&dir).map_err(|e| e.to_string())?))
 }
+
+/// The single writer (the `search-indexer` function).
+pub async fn writer(platform: &Platform) -> Result<Arc<dyn CreatorSearch>, String> {
+    let _ = platform;
+    let dir = std::env::temp_dir().join("nexus-search-writer");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(Arc::new(nexus_search::TantivySearch::open(&dir).map_err(|e| e.to_string())?))
+}
