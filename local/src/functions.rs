@@ -136,6 +136,10 @@ pub struct Deps {
     /// Identity functions' state: the platform plus the local mail outbox
     /// (SES stand-in) and local cipher (KMS stand-in).
     pub identity: Arc<nexus_identity::State>,
+    /// The creator index: one in-memory tantivy index that the
+    /// `search-indexer` writes and `creators`/`campaigns` read (in AWS, an
+    /// S3 snapshot between one writer and many readers).
+    pub search: Arc<dyn nexus_search::CreatorSearch>,
 }
 
 type Build = fn(&Deps) -> Result<Handler, String>;
@@ -239,6 +243,76 @@ const REGISTRY: &[(&str, Build)] = &[
         Ok(Handler::event(move |event| {
             let state = state.clone();
             async move { notifier::handler(&state, event).await }
+        }))
+    }),
+    ("creators", |d| {
+        let state = Arc::new(creators::State {
+            platform: d.platform.clone(),
+            search: d.search.clone(),
+        });
+        Ok(Handler::http(move |req| {
+            let state = state.clone();
+            async move { creators::handler(&state, req).await }
+        }))
+    }),
+    ("campaigns", |d| {
+        let state = Arc::new(campaigns::State {
+            platform: d.platform.clone(),
+            search: d.search.clone(),
+            // Offline: the local hashing vectoriser, named in every matches response.
+            embedder: Arc::new(nexus_matching::LocalHashingVectoriser::default()),
+        });
+        Ok(Handler::http(move |req| {
+            let state = state.clone();
+            async move { campaigns::handler(&state, req).await }
+        }))
+    }),
+    ("marketplace", |d| {
+        let state = Arc::new(d.platform.clone());
+        Ok(Handler::http(move |req| {
+            let state = state.clone();
+            async move { marketplace::handler(&state, req).await }
+        }))
+    }),
+    ("contracts", |d| {
+        let state = Arc::new(d.platform.clone());
+        Ok(Handler::http(move |req| {
+            let state = state.clone();
+            async move { contracts::handler(&state, req).await }
+        }))
+    }),
+    ("staff", |d| {
+        let state = Arc::new(d.platform.clone());
+        Ok(Handler::http(move |req| {
+            let state = state.clone();
+            async move { staff::handler(&state, req).await }
+        }))
+    }),
+    ("reputation", |d| {
+        let state = Arc::new(d.platform.clone());
+        Ok(Handler::event(move |event| {
+            let state = state.clone();
+            async move { reputation::handler(&state, event).await }
+        }))
+    }),
+    ("search-indexer", |d| {
+        let state = Arc::new(search_indexer::State {
+            platform: d.platform.clone(),
+            search: d.search.clone(),
+        });
+        Ok(Handler::event(move |event| {
+            let state = state.clone();
+            async move { search_indexer::handler(&state, event).await }
+        }))
+    }),
+    ("milestones", |d| {
+        let state = Arc::new(milestones::State {
+            platform: d.platform.clone(),
+            target: d.platform.config.reminders_target()?,
+        });
+        Ok(Handler::event(move |event| {
+            let state = state.clone();
+            async move { milestones::handler(&state, event).await }
         }))
     }),
 ];
@@ -431,9 +505,9 @@ mod tests {
             cursor_key: nexus_core::cursor::CursorKey::new("k"),
             stage: "test".into(),
             s3_path_style: true,
-            schedule_group: None,
-            scheduler_role_arn: None,
-            reminders_target_arn: None,
+            schedule_group: Some("g".into()),
+            scheduler_role_arn: Some("arn:aws:iam::000000000000:role/r".into()),
+            reminders_target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:f".into()),
         };
         let platform = nexus_ports::Platform::from_sdk(config, &sdk, None);
         let keys = nexus_auth::KeyRing::from_secrets(&"s".repeat(40), &[]).unwrap();
@@ -450,6 +524,7 @@ mod tests {
             keys,
             issuer: "iss".into(),
             identity: Arc::new(identity),
+            search: Arc::new(nexus_search::TantivySearch::in_memory().unwrap()),
         }
     }
 
@@ -476,6 +551,8 @@ mod tests {
         assert_eq!(kind("reminders"), "direct invoke");
         assert_eq!(kind("notifications"), "HTTP");
         assert_eq!(kind("notifier"), "EventBridge");
+        assert_eq!(kind("campaigns"), "HTTP");
+        assert_eq!(kind("search-indexer"), "EventBridge");
         let err = fs
             .expect("auditFunction", "HTTP", "route GET /x")
             .err()

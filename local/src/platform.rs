@@ -431,6 +431,10 @@ impl LocalPlatform {
             keys: keys.clone(),
             issuer: opts.jwt_issuer.clone(),
             identity: Arc::new(identity),
+            search: Arc::new(
+                nexus_search::TantivySearch::in_memory()
+                    .map_err(|e| StartError::Other(e.to_string()))?,
+            ),
         };
         let functions =
             Functions::build(&defs, &deps, &opts.overrides).map_err(StartError::Wiring)?;

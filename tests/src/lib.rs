@@ -143,11 +143,57 @@ impl TestApp {
 
     /// Register, verify through the e-mailed token, log in.
     pub async fn verified_user(&self) -> Session {
+        self.verified_account("brand").await
+    }
+
+    /// A verified creator account (no organization), logged in.
+    pub async fn creator(&self) -> Session {
+        self.verified_account("creator").await
+    }
+
+    /// Builder (writes the store directly; staff are appointed by operators,
+    /// not through the API): a verified user flagged as NEXUS staff, logged in.
+    pub async fn staff(&self) -> Session {
+        let s = self.verified_user().await;
+        let id: nexus_core::UserId = s.user_id.parse().expect("user id");
+        let store = self.local.store();
+        let mut u = nexus_store::repos::users::get(store, &id)
+            .await
+            .expect("read")
+            .expect("user");
+        let v = u.version;
+        u.staff = true;
+        store
+            .commit(nexus_store::Tx::new().write(nexus_store::Write::replace(&u, v).expect("item")))
+            .await
+            .expect("staff set");
+        let l = self
+            .post(
+                "/v1/auth/login",
+                None,
+                json!({"email": s.email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(l.status, 200, "{}", l.text);
+        Session {
+            access: l.body["accessToken"].as_str().expect("access").to_owned(),
+            refresh: l.body["refreshToken"].as_str().expect("refresh").to_owned(),
+            ..s
+        }
+    }
+
+    async fn verified_account(&self, account_type: &str) -> Session {
         let email = format!(
             "u{}@example.com",
             ulid::Ulid::new().to_string().to_lowercase()
         );
-        let r = self.register(&email).await;
+        let r = self
+            .post(
+                "/v1/auth/register",
+                None,
+                json!({"email": email, "password": PASSWORD, "name": "Test User", "accountType": account_type}),
+            )
+            .await;
         assert_eq!(r.status, 201, "{}", r.text);
         let token = self.last_mail(&email, "verify-email").await["token"]
             .as_str()

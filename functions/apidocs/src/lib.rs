@@ -44,6 +44,11 @@ pub fn document() -> OpenApi {
             orgs::openapi(),
             invitations::openapi(),
             notifications::openapi(),
+            creators::openapi(),
+            campaigns::openapi(),
+            marketplace::openapi(),
+            contracts::openapi(),
+            staff::openapi(),
         ],
     );
     utoipa::Modify::modify(&nexus_http::openapi::SecurityAddon, &mut doc);

@@ -12,7 +12,10 @@ use nexus_core::principal::{Permission, Principal};
 use nexus_core::user::AccountType;
 use nexus_core::{Error, Problem};
 use nexus_http::idempotency::idempotent;
-use nexus_http::{json_body, limit_param, path_param, principal, query_param, route_key, serve, ApiResponse, ListEnvelope};
+use nexus_http::{
+    json_body, limit_param, path_param, principal, query_param, route_key, serve, ApiResponse,
+    ListEnvelope,
+};
 use nexus_market::application::{Application, ApplyInput, DecisionInput, InviteInput};
 use nexus_market::campaign::{Campaign, CampaignInput};
 use nexus_market::contract::Contract;
@@ -40,14 +43,21 @@ impl State {
             Ok("bedrock") | Err(_) => {
                 let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
                 Arc::new(
-                    nexus_matching::BedrockEmbedder::new(aws_sdk_bedrockruntime::Client::new(&sdk), 512)
-                        .map_err(|e| e.to_string())?,
+                    nexus_matching::BedrockEmbedder::new(
+                        aws_sdk_bedrockruntime::Client::new(&sdk),
+                        512,
+                    )
+                    .map_err(|e| e.to_string())?,
                 )
             }
             Ok("local-hashing") => Arc::new(nexus_matching::LocalHashingVectoriser::default()),
             Ok(other) => return Err(format!("EMBEDDINGS={other}: use bedrock or local-hashing")),
         };
-        Ok(Self { platform, search, embedder })
+        Ok(Self {
+            platform,
+            search,
+            embedder,
+        })
     }
 }
 
@@ -63,10 +73,19 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
             "POST /v1/campaigns/{campaignId}/invitations" => invite(state, &req).await,
             "POST /v1/campaigns/{campaignId}/applications" => apply(state, &req).await,
             "GET /v1/campaigns/{campaignId}/applications" => list_applications(state, &req).await,
-            "GET /v1/campaigns/{campaignId}/applications/{applicationId}" => get_application(state, &req).await,
-            "POST /v1/campaigns/{campaignId}/applications/{applicationId}/decisions" => decide(state, &req).await,
-            "POST /v1/campaigns/{campaignId}/applications/{applicationId}/withdraw" => withdraw(state, &req).await,
-            _ => Err(Error::RouteNotFound { method: req.method().to_string(), path: req.uri().path().into() }),
+            "GET /v1/campaigns/{campaignId}/applications/{applicationId}" => {
+                get_application(state, &req).await
+            }
+            "POST /v1/campaigns/{campaignId}/applications/{applicationId}/decisions" => {
+                decide(state, &req).await
+            }
+            "POST /v1/campaigns/{campaignId}/applications/{applicationId}/withdraw" => {
+                withdraw(state, &req).await
+            }
+            _ => Err(Error::RouteNotFound {
+                method: req.method().to_string(),
+                path: req.uri().path().into(),
+            }),
         }
     })
     .await
@@ -78,7 +97,9 @@ fn campaign_id(req: &Request) -> Result<CampaignId, Error> {
 
 /// The caller's brand organization, with permission `p` there.
 fn brand(caller: &Principal, p: Permission) -> Result<OrgId, Error> {
-    let org = caller.org.clone().ok_or(Error::NotFound { resource: "campaign" })?;
+    let org = caller.org.clone().ok_or(Error::NotFound {
+        resource: "campaign",
+    })?;
     caller.require(&org, p, "campaign")?;
     Ok(org)
 }
@@ -86,7 +107,9 @@ fn brand(caller: &Principal, p: Permission) -> Result<OrgId, Error> {
 async fn plan_of(state: &State, org: &OrgId) -> Result<Plan, Error> {
     Ok(nexus_store::repos::orgs::get(&state.platform.store, org)
         .await?
-        .ok_or(Error::NotFound { resource: "organization" })?
+        .ok_or(Error::NotFound {
+            resource: "organization",
+        })?
         .plan)
 }
 
@@ -117,8 +140,17 @@ async fn create(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     responses((status = 200, description = "`{items, nextCursor}`", body = Vec<Campaign>)))]
 async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let org = brand(&principal(req)?, Permission::CampaignsRead)?;
-    let page = repo::campaigns_of(&state.platform.store, &org, limit_param(req)?, query_param(req, "cursor")).await?;
-    ApiResponse::ok(&ListEnvelope { items: page.items, next_cursor: page.next_cursor })
+    let page = repo::campaigns_of(
+        &state.platform.store,
+        &org,
+        limit_param(req)?,
+        query_param(req, "cursor"),
+    )
+    .await?;
+    ApiResponse::ok(&ListEnvelope {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// One campaign (brand members; creators use the marketplace).
@@ -141,7 +173,15 @@ async fn update(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = brand(&caller, Permission::CampaignsWrite)?;
     let body: CampaignInput = json_body(req)?;
-    let c = flows::update_campaign(&state.platform.store, &org, &campaign_id(req)?, &caller.id, body, state.platform.clock.now()).await?;
+    let c = flows::update_campaign(
+        &state.platform.store,
+        &org,
+        &campaign_id(req)?,
+        &caller.id,
+        body,
+        state.platform.clock.now(),
+    )
+    .await?;
     ApiResponse::ok(&c)
 }
 
@@ -166,11 +206,25 @@ async fn transition(state: &State, req: &Request) -> Result<ApiResponse, Error> 
     let org = brand(&caller, Permission::CampaignsWrite)?;
     let body: TransitionBody = json_body(req)?;
     let mut v = nexus_core::validation::Validator::new();
-    let to = v.parse("/to", body.to.as_deref(), "unknown_value", CampaignStatus::parse);
+    let to = v.parse(
+        "/to",
+        body.to.as_deref(),
+        "unknown_value",
+        CampaignStatus::parse,
+    );
     v.finish()?;
     let to = to.ok_or_else(|| Error::internal("validated"))?;
     let plan = plan_of(state, &org).await?;
-    let c = flows::transition_campaign(&state.platform.store, &org, &campaign_id(req)?, to, plan, &caller.id, state.platform.clock.now()).await?;
+    let c = flows::transition_campaign(
+        &state.platform.store,
+        &org,
+        &campaign_id(req)?,
+        to,
+        plan,
+        &caller.id,
+        state.platform.clock.now(),
+    )
+    .await?;
     ApiResponse::ok(&c)
 }
 
@@ -206,7 +260,10 @@ pub struct Matches {
               (status = 404, description = "No such campaign", body = Problem, content_type = "application/problem+json")))]
 async fn matches(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let org = brand(&principal(req)?, Permission::CampaignsRead)?;
-    let limit = query_param(req, "limit").map(|_| limit_param(req)).transpose()?.unwrap_or(20) as usize;
+    let limit = query_param(req, "limit")
+        .map(|_| limit_param(req))
+        .transpose()?
+        .unwrap_or(20) as usize;
     let c = repo::campaign(&state.platform.store, &org, &campaign_id(req)?).await?;
     // Candidates from the index (two pages of 100), then full profiles for scoring.
     let mut ids = vec![];
@@ -237,17 +294,31 @@ async fn matches(state: &State, req: &Request) -> Result<ApiResponse, Error> {
             }
         }
     }
-    let features: Vec<_> = profiles.iter().map(|p| discovery::features(p, &c)).collect();
-    let ranked = nexus_matching::rank(&discovery::target(&c), &features, state.embedder.as_ref()).await?;
+    let features: Vec<_> = profiles
+        .iter()
+        .map(|p| discovery::features(p, &c))
+        .collect();
+    let ranked =
+        nexus_matching::rank(&discovery::target(&c), &features, state.embedder.as_ref()).await?;
     let items = ranked
         .into_iter()
         .take(limit)
         .filter_map(|(id, s)| {
             let p = profiles.iter().find(|p| p.creator_id.as_str() == id)?;
-            Some(MatchItem { creator_id: id, handle: p.handle.clone(), display_name: p.display_name.clone(), score: s.total, factors: s.factors })
+            Some(MatchItem {
+                creator_id: id,
+                handle: p.handle.clone(),
+                display_name: p.display_name.clone(),
+                score: s.total,
+                factors: s.factors,
+            })
         })
         .collect();
-    ApiResponse::ok(&Matches { items, embedder: state.embedder.name().to_owned(), candidates: profiles.len() })
+    ApiResponse::ok(&Matches {
+        items,
+        embedder: state.embedder.name().to_owned(),
+        candidates: profiles.len(),
+    })
 }
 
 /// Invite a creator directly (also into invite-only campaigns).
@@ -262,13 +333,32 @@ async fn invite(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let id = campaign_id(req)?;
     let body: InviteInput = json_body(req)?;
     let mut v = nexus_core::validation::Validator::new();
-    let creator = v.parse("/creatorId", body.creator_id.as_deref(), "invalid_format", |s| s.parse::<UserId>().map_err(|_| "a creator's user id (usr_…)"));
-    let message = body.message.and_then(|m| v.text("/message", Some(m), 0, 1000));
+    let creator = v.parse(
+        "/creatorId",
+        body.creator_id.as_deref(),
+        "invalid_format",
+        |s| {
+            s.parse::<UserId>()
+                .map_err(|_| "a creator's user id (usr_…)")
+        },
+    );
+    let message = body
+        .message
+        .and_then(|m| v.text("/message", Some(m), 0, 1000));
     v.finish()?;
     let creator = creator.ok_or_else(|| Error::internal("validated"))?;
     let now = state.platform.clock.now();
     idempotent(&state.platform.store, &caller.id, req, now, || async {
-        let a = flows::invite(&state.platform.store, &org, &id, &creator, message, &caller.id, now).await?;
+        let a = flows::invite(
+            &state.platform.store,
+            &org,
+            &id,
+            &creator,
+            message,
+            &caller.id,
+            now,
+        )
+        .await?;
         ApiResponse::created(&a, format!("/v1/campaigns/{id}/applications/{}", a.id))
     })
     .await
@@ -303,25 +393,51 @@ async fn list_applications(state: &State, req: &Request) -> Result<ApiResponse, 
     let org = brand(&principal(req)?, Permission::CampaignsRead)?;
     let id = campaign_id(req)?;
     repo::campaign(&state.platform.store, &org, &id).await?;
-    let page = repo::applications_of_campaign(&state.platform.store, &org, &id, limit_param(req)?, query_param(req, "cursor")).await?;
-    ApiResponse::ok(&ListEnvelope { items: page.items, next_cursor: page.next_cursor })
+    let page = repo::applications_of_campaign(
+        &state.platform.store,
+        &org,
+        &id,
+        limit_param(req)?,
+        query_param(req, "cursor"),
+    )
+    .await?;
+    ApiResponse::ok(&ListEnvelope {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    })
 }
 
-async fn application_for(state: &State, caller: &Principal, req: &Request) -> Result<(OrgId, Application), Error> {
+async fn application_for(
+    state: &State,
+    caller: &Principal,
+    req: &Request,
+) -> Result<(OrgId, Application), Error> {
     let id = campaign_id(req)?;
     let app: ApplicationId = path_param(req, "applicationId", "application")?;
     if caller.account == Some(AccountType::Creator) {
         let me = caller.user_id()?;
-        let org = repo::tenant_of(&state.platform.store, &format!("CAMPAIGN#{id}"), "application").await?;
+        let org = repo::tenant_of(
+            &state.platform.store,
+            &format!("CAMPAIGN#{id}"),
+            "application",
+        )
+        .await?;
         let a = repo::application(&state.platform.store, &org, &id, &app).await?;
         if a.creator_id != me {
-            return Err(Error::NotFound { resource: "application" });
+            return Err(Error::NotFound {
+                resource: "application",
+            });
         }
         return Ok((org, a));
     }
-    let org = caller.org.clone().ok_or(Error::NotFound { resource: "application" })?;
+    let org = caller.org.clone().ok_or(Error::NotFound {
+        resource: "application",
+    })?;
     caller.require(&org, Permission::CampaignsRead, "application")?;
-    Ok((org.clone(), repo::application(&state.platform.store, &org, &id, &app).await?))
+    Ok((
+        org.clone(),
+        repo::application(&state.platform.store, &org, &id, &app).await?,
+    ))
 }
 
 /// One application (the brand, or the creator who applied).
@@ -358,9 +474,21 @@ async fn decide(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let app: ApplicationId = path_param(req, "applicationId", "application")?;
     let body: DecisionInput = json_body(req)?;
     let plan = plan_of(state, &org).await?;
-    let (application, contract) =
-        flows::decide(&state.platform.store, &org, &campaign_id(req)?, &app, body, plan, &caller.id, state.platform.clock.now()).await?;
-    ApiResponse::ok(&DecisionResult { application, contract })
+    let (application, contract) = flows::decide(
+        &state.platform.store,
+        &org,
+        &campaign_id(req)?,
+        &app,
+        body,
+        plan,
+        &caller.id,
+        state.platform.clock.now(),
+    )
+    .await?;
+    ApiResponse::ok(&DecisionResult {
+        application,
+        contract,
+    })
 }
 
 /// Withdraw your application or decline an invitation (creator).
@@ -373,14 +501,46 @@ async fn withdraw(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let me = caller.creator_id()?;
     let (_, a) = application_for(state, &caller, req).await?;
-    let a = flows::withdraw(&state.platform.store, &a.campaign_id, &me, state.platform.clock.now()).await?;
+    let a = flows::withdraw(
+        &state.platform.store,
+        &a.campaign_id,
+        &me,
+        state.platform.clock.now(),
+    )
+    .await?;
     ApiResponse::ok(&a)
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create, list, get, update, transition, matches, invite, apply, list_applications, get_application, decide, withdraw),
-    components(schemas(Campaign, CampaignInput, TransitionBody, Matches, MatchItem, Application, ApplyInput, InviteInput, DecisionInput, DecisionResult, Contract, Problem))
+    paths(
+        create,
+        list,
+        get,
+        update,
+        transition,
+        matches,
+        invite,
+        apply,
+        list_applications,
+        get_application,
+        decide,
+        withdraw
+    ),
+    components(schemas(
+        Campaign,
+        CampaignInput,
+        TransitionBody,
+        Matches,
+        MatchItem,
+        Application,
+        ApplyInput,
+        InviteInput,
+        DecisionInput,
+        DecisionResult,
+        Contract,
+        Problem
+    ))
 )]
 pub struct Api;
 

@@ -12,7 +12,10 @@ use nexus_core::ids::{CampaignId, ContractId};
 use nexus_core::principal::Permission;
 use nexus_core::user::AccountType;
 use nexus_core::{Error, Problem};
-use nexus_http::{json_body, limit_param, path_param, principal, query_param, route_key, serve, ApiResponse, ListEnvelope};
+use nexus_http::{
+    json_body, limit_param, path_param, principal, query_param, route_key, serve, ApiResponse,
+    ListEnvelope,
+};
 use nexus_market::contract::{AcceptInput, CancelInput, Contract, DeliverableMove, RatingInput};
 use nexus_market::{flows, repo};
 use utoipa::OpenApi;
@@ -27,8 +30,13 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
             "POST /v1/contracts/{contractId}/accept" => accept(state, &req).await,
             "POST /v1/contracts/{contractId}/cancel" => cancel(state, &req).await,
             "POST /v1/contracts/{contractId}/rating" => rate(state, &req).await,
-            "POST /v1/contracts/{contractId}/deliverables/{n}/transitions" => move_deliverable(state, &req).await,
-            _ => Err(Error::RouteNotFound { method: req.method().to_string(), path: req.uri().path().into() }),
+            "POST /v1/contracts/{contractId}/deliverables/{n}/transitions" => {
+                move_deliverable(state, &req).await
+            }
+            _ => Err(Error::RouteNotFound {
+                method: req.method().to_string(),
+                path: req.uri().path().into(),
+            }),
         }
     })
     .await
@@ -58,7 +66,10 @@ async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let page = if caller.account == Some(AccountType::Creator) {
         repo::contracts_of_creator(&state.store, &caller.user_id()?, limit, cursor).await?
     } else {
-        let org = caller.org.clone().ok_or(Error::Forbidden("switch to an organization first".into()))?;
+        let org = caller
+            .org
+            .clone()
+            .ok_or(Error::Forbidden("switch to an organization first".into()))?;
         caller.require(&org, Permission::CampaignsRead, "contract")?;
         let campaign: CampaignId = query_param(req, "campaignId")
             .ok_or_else(|| Error::field("query/campaignId", "required", "campaignId is required"))?
@@ -66,7 +77,10 @@ async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
             .map_err(|_| Error::field("query/campaignId", "invalid_format", "not a campaign id"))?;
         repo::contracts_of_campaign(&state.store, &org, &campaign, limit, cursor).await?
     };
-    ApiResponse::ok(&ListEnvelope { items: page.items.into_iter().map(|k| view(state, k)).collect(), next_cursor: page.next_cursor })
+    ApiResponse::ok(&ListEnvelope {
+        items: page.items.into_iter().map(|k| view(state, k)).collect(),
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// One contract, with its terms, `termsHash`, acceptances and deliverables.
@@ -92,7 +106,15 @@ async fn accept(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let body: AcceptInput = json_body(req)?;
     let (ip, _) = nexus_http::context::client(req);
-    let k = flows::accept_contract(&state.store, &contract_id(req)?, &caller, &ip, body, state.clock.now()).await?;
+    let k = flows::accept_contract(
+        &state.store,
+        &contract_id(req)?,
+        &caller,
+        &ip,
+        body,
+        state.clock.now(),
+    )
+    .await?;
     ApiResponse::ok(&view(state, k))
 }
 
@@ -107,7 +129,14 @@ async fn accept(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 async fn cancel(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let body: CancelInput = json_body(req)?;
-    let k = flows::cancel_contract(&state.store, &contract_id(req)?, &caller, body, state.clock.now()).await?;
+    let k = flows::cancel_contract(
+        &state.store,
+        &contract_id(req)?,
+        &caller,
+        body,
+        state.clock.now(),
+    )
+    .await?;
     ApiResponse::ok(&view(state, k))
 }
 
@@ -121,7 +150,14 @@ async fn cancel(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 async fn rate(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let body: RatingInput = json_body(req)?;
-    let k = flows::rate_contract(&state.store, &contract_id(req)?, &caller, body, state.clock.now()).await?;
+    let k = flows::rate_contract(
+        &state.store,
+        &contract_id(req)?,
+        &caller,
+        body,
+        state.clock.now(),
+    )
+    .await?;
     ApiResponse::ok(&view(state, k))
 }
 
@@ -139,14 +175,29 @@ async fn move_deliverable(state: &State, req: &Request) -> Result<ApiResponse, E
     let caller = principal(req)?;
     let n: u32 = path_param(req, "n", "deliverable")?;
     let body: DeliverableMove = json_body(req)?;
-    let k = flows::move_deliverable(&state.store, &contract_id(req)?, n, &caller, body, state.clock.now()).await?;
+    let k = flows::move_deliverable(
+        &state.store,
+        &contract_id(req)?,
+        n,
+        &caller,
+        body,
+        state.clock.now(),
+    )
+    .await?;
     ApiResponse::ok(&view(state, k))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     paths(list, get, accept, cancel, rate, move_deliverable),
-    components(schemas(Contract, AcceptInput, CancelInput, RatingInput, DeliverableMove, Problem))
+    components(schemas(
+        Contract,
+        AcceptInput,
+        CancelInput,
+        RatingInput,
+        DeliverableMove,
+        Problem
+    ))
 )]
 pub struct Api;
 

@@ -11,9 +11,13 @@ use nexus_core::principal::{Permission, Principal};
 use nexus_core::user::AccountType;
 use nexus_core::{Error, Problem};
 use nexus_http::idempotency::idempotent;
-use nexus_http::{json_body, limit_param, path_param, principal, query_param, route_key, serve, ApiResponse, ListEnvelope};
+use nexus_http::{
+    json_body, limit_param, path_param, principal, query_param, route_key, serve, ApiResponse,
+    ListEnvelope,
+};
 use nexus_market::creator::{
-    CreatorProfile, PortfolioInput, ProfileInput, SocialAccountInput, VerificationInput, VerificationRequest,
+    CreatorProfile, PortfolioInput, ProfileInput, SocialAccountInput, VerificationInput,
+    VerificationRequest,
 };
 use nexus_market::vocab::SocialPlatform;
 use nexus_market::{discovery, flows, repo};
@@ -50,7 +54,10 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
             "DELETE /v1/creators/me/portfolio/{itemId}" => remove_portfolio(state, &req).await,
             "POST /v1/creators/me/verification-requests" => request_verification(state, &req).await,
             "GET /v1/creators/me/verification-requests" => list_verifications(state, &req).await,
-            _ => Err(Error::RouteNotFound { method: req.method().to_string(), path: req.uri().path().into() }),
+            _ => Err(Error::RouteNotFound {
+                method: req.method().to_string(),
+                path: req.uri().path().into(),
+            }),
         }
     })
     .await
@@ -58,7 +65,10 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 
 /// Brand members (or API keys) with `campaigns:read` in their active organization.
 fn brand_reader(caller: &Principal) -> Result<(), Error> {
-    let org = caller.org.clone().ok_or_else(|| Error::Forbidden("creator discovery is for brand organizations".into()))?;
+    let org = caller
+        .org
+        .clone()
+        .ok_or_else(|| Error::Forbidden("creator discovery is for brand organizations".into()))?;
     caller.require(&org, Permission::CampaignsRead, "creator")
 }
 
@@ -82,9 +92,26 @@ pub struct SearchResults {
 }
 
 const SEARCH_PARAMS: &[&str] = &[
-    "q", "niche", "platform", "followersMin", "followersMax", "engagementMin", "engagementMax", "country", "language",
-    "audienceCountry", "audienceAge", "audienceGender", "rateMin", "rateMax", "currency", "verified", "reputationMin",
-    "sort", "limit", "cursor",
+    "q",
+    "niche",
+    "platform",
+    "followersMin",
+    "followersMax",
+    "engagementMin",
+    "engagementMax",
+    "country",
+    "language",
+    "audienceCountry",
+    "audienceAge",
+    "audienceGender",
+    "rateMin",
+    "rateMax",
+    "currency",
+    "verified",
+    "reputationMin",
+    "sort",
+    "limit",
+    "cursor",
 ];
 
 /// Search creators: free text over handle, name, niches and bio, with filters and sorting.
@@ -110,8 +137,10 @@ const SEARCH_PARAMS: &[&str] = &[
               (status = 403, description = "Not a brand member with campaigns:read", body = Problem, content_type = "application/problem+json")))]
 async fn search(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     brand_reader(&principal(req)?)?;
-    let params: BTreeMap<String, String> =
-        SEARCH_PARAMS.iter().filter_map(|k| query_param(req, k).map(|v| ((*k).to_owned(), v))).collect();
+    let params: BTreeMap<String, String> = SEARCH_PARAMS
+        .iter()
+        .filter_map(|k| query_param(req, k).map(|v| ((*k).to_owned(), v)))
+        .collect();
     let q = discovery::parse_query(&params)?;
     let page = state.search.search(&q).await?;
     let mut tasks = tokio::task::JoinSet::new();
@@ -135,7 +164,13 @@ async fn search(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     }
     found.sort_by_key(|(i, _)| *i);
     ApiResponse::ok(&SearchResults {
-        items: found.into_iter().map(|(i, creator)| SearchResult { score: page.hits[i].score, creator }).collect(),
+        items: found
+            .into_iter()
+            .map(|(i, creator)| SearchResult {
+                score: page.hits[i].score,
+                creator,
+            })
+            .collect(),
         total: page.total,
         next_cursor: page.next_cursor,
     })
@@ -152,7 +187,9 @@ async fn get(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let own = caller.account == Some(AccountType::Creator) && caller.id == id.as_str();
     if !own {
         brand_reader(&caller).map_err(|e| match e {
-            Error::NotFound { .. } => Error::NotFound { resource: "creator profile" },
+            Error::NotFound { .. } => Error::NotFound {
+                resource: "creator profile",
+            },
             other => other,
         })?;
     }
@@ -177,7 +214,8 @@ async fn me(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 async fn save(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let me = principal(req)?.creator_id()?;
     let body: ProfileInput = json_body(req)?;
-    let (p, created) = flows::save_profile(&state.platform.store, &me, body, state.platform.clock.now()).await?;
+    let (p, created) =
+        flows::save_profile(&state.platform.store, &me, body, state.platform.clock.now()).await?;
     if created {
         ApiResponse::created(&p, "/v1/creators/me")
     } else {
@@ -210,9 +248,12 @@ async fn link(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 async fn unlink(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let me = principal(req)?.creator_id()?;
     let raw: String = path_param(req, "platform", "social account")?;
-    let platform = SocialPlatform::parse(&raw).map_err(|_| Error::NotFound { resource: "social account" })?;
+    let platform = SocialPlatform::parse(&raw).map_err(|_| Error::NotFound {
+        resource: "social account",
+    })?;
     let now = state.platform.clock.now();
-    let p = flows::edit_profile(&state.platform.store, &me, now, |p| p.unlink(platform, now)).await?;
+    let p =
+        flows::edit_profile(&state.platform.store, &me, now, |p| p.unlink(platform, now)).await?;
     ApiResponse::ok(&p)
 }
 
@@ -229,7 +270,10 @@ async fn add_portfolio(state: &State, req: &Request) -> Result<ApiResponse, Erro
     let item = body.parse(format!("pf_{}", nexus_core::ids::EventId::new().ulid()))?;
     let now = state.platform.clock.now();
     idempotent(&state.platform.store, &caller.id, req, now, || async {
-        let p = flows::edit_profile(&state.platform.store, &me, now, |p| p.add_portfolio(item.clone(), now)).await?;
+        let p = flows::edit_profile(&state.platform.store, &me, now, |p| {
+            p.add_portfolio(item.clone(), now)
+        })
+        .await?;
         ApiResponse::created(&p, "/v1/creators/me")
     })
     .await
@@ -244,7 +288,10 @@ async fn remove_portfolio(state: &State, req: &Request) -> Result<ApiResponse, E
     let me = principal(req)?.creator_id()?;
     let id: String = path_param(req, "itemId", "portfolio item")?;
     let now = state.platform.clock.now();
-    let p = flows::edit_profile(&state.platform.store, &me, now, |p| p.remove_portfolio(&id, now)).await?;
+    let p = flows::edit_profile(&state.platform.store, &me, now, |p| {
+        p.remove_portfolio(&id, now)
+    })
+    .await?;
     ApiResponse::ok(&p)
 }
 
@@ -272,14 +319,44 @@ async fn request_verification(state: &State, req: &Request) -> Result<ApiRespons
     responses((status = 200, description = "`{items, nextCursor}`", body = Vec<VerificationRequest>)))]
 async fn list_verifications(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let me = principal(req)?.creator_id()?;
-    let page = repo::verifications_of(&state.platform.store, &me, limit_param(req)?, query_param(req, "cursor")).await?;
-    ApiResponse::ok(&ListEnvelope { items: page.items, next_cursor: page.next_cursor })
+    let page = repo::verifications_of(
+        &state.platform.store,
+        &me,
+        limit_param(req)?,
+        query_param(req, "cursor"),
+    )
+    .await?;
+    ApiResponse::ok(&ListEnvelope {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    })
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(search, get, me, save, link, unlink, add_portfolio, remove_portfolio, request_verification, list_verifications),
-    components(schemas(CreatorProfile, SearchResults, SearchResult, ProfileInput, SocialAccountInput, PortfolioInput, VerificationInput, VerificationRequest, Problem))
+    paths(
+        search,
+        get,
+        me,
+        save,
+        link,
+        unlink,
+        add_portfolio,
+        remove_portfolio,
+        request_verification,
+        list_verifications
+    ),
+    components(schemas(
+        CreatorProfile,
+        SearchResults,
+        SearchResult,
+        ProfileInput,
+        SocialAccountInput,
+        PortfolioInput,
+        VerificationInput,
+        VerificationRequest,
+        Problem
+    ))
 )]
 pub struct Api;
 

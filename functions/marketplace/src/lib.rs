@@ -6,7 +6,9 @@ use lambda_http::{Body, Request, Response};
 use nexus_core::ids::CampaignId;
 use nexus_core::validation::Validator;
 use nexus_core::{Error, Problem};
-use nexus_http::{limit_param, path_param, principal, query_param, route_key, serve, ApiResponse, ListEnvelope};
+use nexus_http::{
+    limit_param, path_param, principal, query_param, route_key, serve, ApiResponse, ListEnvelope,
+};
 use nexus_market::campaign::{CampaignType, MarketCampaign};
 use nexus_market::vocab::SocialPlatform;
 use nexus_market::{flows, repo};
@@ -19,7 +21,10 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
         match route_key(&req).as_str() {
             "GET /v1/marketplace/campaigns" => browse(state, &req).await,
             "GET /v1/marketplace/campaigns/{campaignId}" => get(state, &req).await,
-            _ => Err(Error::RouteNotFound { method: req.method().to_string(), path: req.uri().path().into() }),
+            _ => Err(Error::RouteNotFound {
+                method: req.method().to_string(),
+                path: req.uri().path().into(),
+            }),
         }
     })
     .await
@@ -43,16 +48,28 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 async fn browse(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let me = principal(req)?.creator_id()?;
     let mut v = Validator::new();
-    let kind = query_param(req, "type").and_then(|t| v.parse("query/type", Some(&t), "unknown_value", CampaignType::parse));
-    let platform = query_param(req, "platform").and_then(|p| v.parse("query/platform", Some(&p), "unknown_value", SocialPlatform::parse));
+    let kind = query_param(req, "type")
+        .and_then(|t| v.parse("query/type", Some(&t), "unknown_value", CampaignType::parse));
+    let platform = query_param(req, "platform").and_then(|p| {
+        v.parse(
+            "query/platform",
+            Some(&p),
+            "unknown_value",
+            SocialPlatform::parse,
+        )
+    });
     v.finish()?;
     let niche = query_param(req, "niche").map(|n| n.trim().to_lowercase());
     let text = query_param(req, "q");
-    let profile = repo::profile(&state.store, &me)
-        .await?
-        .ok_or_else(|| Error::conflict("no-profile", "create your creator profile first: eligibility depends on it"))?;
+    let profile = repo::profile(&state.store, &me).await?.ok_or_else(|| {
+        Error::conflict(
+            "no-profile",
+            "create your creator profile first: eligibility depends on it",
+        )
+    })?;
     let now = state.clock.now();
-    let page = repo::marketplace(&state.store, limit_param(req)?, query_param(req, "cursor")).await?;
+    let page =
+        repo::marketplace(&state.store, limit_param(req)?, query_param(req, "cursor")).await?;
     let items: Vec<MarketCampaign> = page
         .items
         .iter()
@@ -60,7 +77,10 @@ async fn browse(state: &State, req: &Request) -> Result<ApiResponse, Error> {
         .filter(|c| c.matches_filters(kind, platform, niche.as_deref(), text.as_deref()))
         .map(MarketCampaign::from)
         .collect();
-    ApiResponse::ok(&ListEnvelope { items, next_cursor: page.next_cursor })
+    ApiResponse::ok(&ListEnvelope {
+        items,
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// One campaign as creators see it (public ones, or invite-only ones you were invited to).

@@ -37,15 +37,37 @@ pub fn schedule_name(contract: &str, n: u64, kind: &str) -> String {
 }
 
 /// The schedules of a signed contract: `(name, fire at, input)`; times in the past are skipped.
-pub fn plan(d: &serde_json::Value, now: Timestamp) -> Result<Vec<(String, Timestamp, serde_json::Value)>, Error> {
-    let bad = |p: &str| Error::Validation(vec![FieldError::new(p, "required", "missing in ContractSigned")]);
-    let contract = d["contractId"].as_str().ok_or_else(|| bad("/data/contractId"))?;
+pub fn plan(
+    d: &serde_json::Value,
+    now: Timestamp,
+) -> Result<Vec<(String, Timestamp, serde_json::Value)>, Error> {
+    let bad = |p: &str| {
+        Error::Validation(vec![FieldError::new(
+            p,
+            "required",
+            "missing in ContractSigned",
+        )])
+    };
+    let contract = d["contractId"]
+        .as_str()
+        .ok_or_else(|| bad("/data/contractId"))?;
     let org = d["orgId"].as_str().ok_or_else(|| bad("/data/orgId"))?;
     let mut out = vec![];
-    for del in d["deliverables"].as_array().ok_or_else(|| bad("/data/deliverables"))? {
-        let n = del["n"].as_u64().ok_or_else(|| bad("/data/deliverables/n"))?;
-        let due: Timestamp = del["dueAt"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| bad("/data/deliverables/dueAt"))?;
-        for (kind, at) in [("soon", due - DUE_SOON_BEFORE), ("late", due + OVERDUE_AFTER)] {
+    for del in d["deliverables"]
+        .as_array()
+        .ok_or_else(|| bad("/data/deliverables"))?
+    {
+        let n = del["n"]
+            .as_u64()
+            .ok_or_else(|| bad("/data/deliverables/n"))?;
+        let due: Timestamp = del["dueAt"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("/data/deliverables/dueAt"))?;
+        for (kind, at) in [
+            ("soon", due - DUE_SOON_BEFORE),
+            ("late", due + OVERDUE_AFTER),
+        ] {
             if at > now {
                 let input = json!({
                     "kind": if kind == "soon" { "deliverable-due-soon" } else { "deliverable-overdue" },
@@ -65,17 +87,26 @@ pub fn plan(d: &serde_json::Value, now: Timestamp) -> Result<Vec<(String, Timest
     Ok(out)
 }
 
-pub async fn handler(state: &State, event: LambdaEvent<EventBridgeEvent<serde_json::Value>>) -> Result<(), Diagnostic> {
+pub async fn handler(
+    state: &State,
+    event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
+) -> Result<(), Diagnostic> {
     let e = &event.payload;
     let Some(domain) = DomainEvent::from_envelope(&e.source, &e.detail_type, &e.detail) else {
-        return Err(Error::Validation(vec![FieldError::new("/detail", "invalid_format", "not a NEXUS domain event")]).into());
+        return Err(Error::Validation(vec![FieldError::new(
+            "/detail",
+            "invalid_format",
+            "not a NEXUS domain event",
+        )])
+        .into());
     };
     let d = &domain.data;
     let scheduler = &state.platform.scheduler;
     match domain.detail_type.as_str() {
         nexus_market::events::kind::CONTRACT_SIGNED => {
             let zone_name = d["timeZone"].as_str().unwrap_or("UTC").to_owned();
-            let tz = jiff::tz::TimeZone::get(&zone_name).map_err(|_| Error::field("/data/timeZone", "unknown_value", "not an IANA zone"))?;
+            let tz = jiff::tz::TimeZone::get(&zone_name)
+                .map_err(|_| Error::field("/data/timeZone", "unknown_value", "not an IANA zone"))?;
             for (name, at, input) in plan(d, state.platform.clock.now())? {
                 scheduler
                     .schedule_once(&OneTimeSchedule {
@@ -117,7 +148,14 @@ mod tests {
         let p = plan(&d, now).unwrap();
         let names: Vec<_> = p.iter().map(|(n, _, _)| n.as_str()).collect();
         // Deliverable 2's "soon" (11 Nov… 30 Nov 12:00) is already past.
-        assert_eq!(names, ["ctr_01JDQ8M3ZP6T0N7W4C5B2X9Y8K-1-soon", "ctr_01JDQ8M3ZP6T0N7W4C5B2X9Y8K-1-late", "ctr_01JDQ8M3ZP6T0N7W4C5B2X9Y8K-2-late"]);
+        assert_eq!(
+            names,
+            [
+                "ctr_01JDQ8M3ZP6T0N7W4C5B2X9Y8K-1-soon",
+                "ctr_01JDQ8M3ZP6T0N7W4C5B2X9Y8K-1-late",
+                "ctr_01JDQ8M3ZP6T0N7W4C5B2X9Y8K-2-late"
+            ]
+        );
         assert_eq!(p[0].1.to_string(), "2026-12-09T12:00:00Z");
         assert_eq!(p[1].2["kind"], "deliverable-overdue");
         assert!(names.iter().all(|n| n.len() <= 64));

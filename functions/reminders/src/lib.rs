@@ -71,12 +71,18 @@ pub fn parse_target(input: &ReminderInput) -> Result<(OrgId, ContractId, u32, bo
         "deliverable-overdue" => true,
         _ => return Err(bad("/kind", "deliverable-due-soon or deliverable-overdue")),
     };
-    let org: OrgId = input.tenant.as_deref().and_then(|t| t.parse().ok()).ok_or_else(|| bad("/tenant", "an organization id"))?;
+    let org: OrgId = input
+        .tenant
+        .as_deref()
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| bad("/tenant", "an organization id"))?;
     let parts: Vec<&str> = input.subject.split('/').collect();
     let (contract, n) = match parts.as_slice() {
         ["contract", c, "deliverable", n] => (
-            c.parse::<ContractId>().map_err(|_| bad("/subject", "contract id"))?,
-            n.parse::<u32>().map_err(|_| bad("/subject", "deliverable number"))?,
+            c.parse::<ContractId>()
+                .map_err(|_| bad("/subject", "contract id"))?,
+            n.parse::<u32>()
+                .map_err(|_| bad("/subject", "deliverable number"))?,
         ),
         _ => return Err(bad("/subject", "contract/<ctr>/deliverable/<n>")),
     };
@@ -94,7 +100,15 @@ pub async fn handler(
     let (org, contract, n, overdue) = parse_target(&input)?;
     // Idempotent: the reminder flags the deliverable once (due-soon sent /
     // overdue), so a retried or duplicated invocation emits nothing new.
-    let sent = nexus_market::flows::reminder_fired(&state.store, &org, &contract, n, overdue, state.clock.now()).await?;
+    let sent = nexus_market::flows::reminder_fired(
+        &state.store,
+        &org,
+        &contract,
+        n,
+        overdue,
+        state.clock.now(),
+    )
+    .await?;
     tracing::info!(
         kind = %input.kind,
         subject = %input.subject,
@@ -123,7 +137,8 @@ mod tests {
 
     #[test]
     fn unknown_kinds_and_subjects_are_invalid() {
-        let mut r: ReminderInput = serde_json::from_str(include_str!("../../../events/reminders-scheduled.json")).unwrap();
+        let mut r: ReminderInput =
+            serde_json::from_str(include_str!("../../../events/reminders-scheduled.json")).unwrap();
         r.kind = "birthday".into();
         assert_eq!(parse_target(&r).unwrap_err().status(), 400);
         r.kind = "deliverable-overdue".into();

@@ -11,12 +11,21 @@ use nexus_core::{Error, FieldError};
 
 pub type State = nexus_ports::Platform;
 
-pub async fn handler(state: &State, event: LambdaEvent<EventBridgeEvent<serde_json::Value>>) -> Result<(), Diagnostic> {
+pub async fn handler(
+    state: &State,
+    event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
+) -> Result<(), Diagnostic> {
     let e = &event.payload;
     let Some(domain) = DomainEvent::from_envelope(&e.source, &e.detail_type, &e.detail) else {
-        return Err(Error::Validation(vec![FieldError::new("/detail", "invalid_format", "not a NEXUS domain event")]).into());
+        return Err(Error::Validation(vec![FieldError::new(
+            "/detail",
+            "invalid_format",
+            "not a NEXUS domain event",
+        )])
+        .into());
     };
-    let score = nexus_market::flows::apply_reputation(&state.store, &domain, state.clock.now()).await?;
+    let score =
+        nexus_market::flows::apply_reputation(&state.store, &domain, state.clock.now()).await?;
     tracing::info!(event.id = %domain.id, kind = %domain.detail_type, score = ?score, "reputation");
     Ok(())
 }

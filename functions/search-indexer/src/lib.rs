@@ -28,17 +28,41 @@ impl State {
     }
 }
 
-pub async fn handler(state: &State, event: LambdaEvent<EventBridgeEvent<serde_json::Value>>) -> Result<(), Diagnostic> {
+pub async fn handler(
+    state: &State,
+    event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
+) -> Result<(), Diagnostic> {
     let e = &event.payload;
     let Some(domain) = DomainEvent::from_envelope(&e.source, &e.detail_type, &e.detail) else {
-        return Err(Error::Validation(vec![FieldError::new("/detail", "invalid_format", "not a NEXUS domain event")]).into());
+        return Err(Error::Validation(vec![FieldError::new(
+            "/detail",
+            "invalid_format",
+            "not a NEXUS domain event",
+        )])
+        .into());
     };
-    let Some(creator) = domain.data["creatorId"].as_str().and_then(|s| s.parse::<UserId>().ok()) else {
-        return Err(Error::Validation(vec![FieldError::new("/detail/data/creatorId", "required", "creatorId is required")]).into());
+    let Some(creator) = domain.data["creatorId"]
+        .as_str()
+        .and_then(|s| s.parse::<UserId>().ok())
+    else {
+        return Err(Error::Validation(vec![FieldError::new(
+            "/detail/data/creatorId",
+            "required",
+            "creatorId is required",
+        )])
+        .into());
     };
     match nexus_market::repo::profile(&state.platform.store, &creator).await? {
-        Some(p) => state.search.upsert(vec![nexus_market::discovery::to_doc(&p)]).await.map_err(Error::from)?,
-        None => state.search.remove(creator.as_str()).await.map_err(Error::from)?,
+        Some(p) => state
+            .search
+            .upsert(vec![nexus_market::discovery::to_doc(&p)])
+            .await
+            .map_err(Error::from)?,
+        None => state
+            .search
+            .remove(creator.as_str())
+            .await
+            .map_err(Error::from)?,
     }
     tracing::info!(event.id = %domain.id, creator.id = %creator, "indexed");
     Ok(())

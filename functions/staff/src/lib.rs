@@ -5,7 +5,10 @@ use lambda_http::{Body, Request, Response};
 use nexus_core::ids::VerificationId;
 use nexus_core::validation::Validator;
 use nexus_core::{Error, Problem};
-use nexus_http::{json_body, limit_param, path_param, principal, query_param, route_key, serve, ApiResponse, ListEnvelope};
+use nexus_http::{
+    json_body, limit_param, path_param, principal, query_param, route_key, serve, ApiResponse,
+    ListEnvelope,
+};
 use nexus_market::creator::{ReviewInput, VerificationRequest, VerificationStatus};
 use nexus_market::{flows, repo};
 use utoipa::OpenApi;
@@ -16,8 +19,13 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
     serve(req, |req| async move {
         match route_key(&req).as_str() {
             "GET /v1/staff/verification-requests" => list(state, &req).await,
-            "POST /v1/staff/verification-requests/{requestId}/decision" => decide(state, &req).await,
-            _ => Err(Error::RouteNotFound { method: req.method().to_string(), path: req.uri().path().into() }),
+            "POST /v1/staff/verification-requests/{requestId}/decision" => {
+                decide(state, &req).await
+            }
+            _ => Err(Error::RouteNotFound {
+                method: req.method().to_string(),
+                path: req.uri().path().into(),
+            }),
         }
     })
     .await
@@ -34,11 +42,25 @@ async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     principal(req)?.require_staff()?;
     let mut v = Validator::new();
     let status = v
-        .parse("query/status", Some(query_param(req, "status").as_deref().unwrap_or("pending")), "unknown_value", VerificationStatus::parse)
+        .parse(
+            "query/status",
+            Some(query_param(req, "status").as_deref().unwrap_or("pending")),
+            "unknown_value",
+            VerificationStatus::parse,
+        )
         .unwrap_or(VerificationStatus::Pending);
     v.finish()?;
-    let page = repo::verifications_by_status(&state.store, status.as_str(), limit_param(req)?, query_param(req, "cursor")).await?;
-    ApiResponse::ok(&ListEnvelope { items: page.items, next_cursor: page.next_cursor })
+    let page = repo::verifications_by_status(
+        &state.store,
+        status.as_str(),
+        limit_param(req)?,
+        query_param(req, "cursor"),
+    )
+    .await?;
+    ApiResponse::ok(&ListEnvelope {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// Approve (grants the badge) or reject (with a reason shown to the creator) a pending request.
@@ -57,7 +79,10 @@ async fn decide(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(list, decide), components(schemas(VerificationRequest, ReviewInput, Problem)))]
+#[openapi(
+    paths(list, decide),
+    components(schemas(VerificationRequest, ReviewInput, Problem))
+)]
 pub struct Api;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

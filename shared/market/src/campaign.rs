@@ -1162,12 +1162,25 @@ impl From<&Campaign> for MarketCampaign {
 
 impl Campaign {
     /// Marketplace filters: type, platform, niche and free text over title, brief and niches.
-    pub fn matches_filters(&self, kind: Option<CampaignType>, platform: Option<SocialPlatform>, niche: Option<&str>, text: Option<&str>) -> bool {
+    pub fn matches_filters(
+        &self,
+        kind: Option<CampaignType>,
+        platform: Option<SocialPlatform>,
+        niche: Option<&str>,
+        text: Option<&str>,
+    ) -> bool {
         kind.is_none_or(|k| self.kind == k)
             && platform.is_none_or(|p| self.deliverables.iter().any(|d| d.platform == p))
             && niche.is_none_or(|n| self.niches.iter().any(|x| x == n))
             && text.is_none_or(|t| {
-                let hay = format!("{} {} {} {}", self.title, self.brief.objectives, self.brief.key_messages.join(" "), self.niches.join(" ")).to_lowercase();
+                let hay = format!(
+                    "{} {} {} {}",
+                    self.title,
+                    self.brief.objectives,
+                    self.brief.key_messages.join(" "),
+                    self.niches.join(" ")
+                )
+                .to_lowercase();
                 t.to_lowercase().split_whitespace().all(|w| hay.contains(w))
             })
     }

@@ -14,11 +14,19 @@ use crate::input::Audience;
 use crate::vocab::{AgeBand, Gender, SocialPlatform};
 
 fn search_audience(a: &Audience) -> nexus_search::Audience {
-    nexus_search::Audience { age: a.age.clone(), gender: a.gender.clone(), countries: a.countries.clone() }
+    nexus_search::Audience {
+        age: a.age.clone(),
+        gender: a.gender.clone(),
+        countries: a.countries.clone(),
+    }
 }
 
 fn match_audience(a: &Audience) -> nexus_matching::Audience {
-    nexus_matching::Audience { age: a.age.clone(), gender: a.gender.clone(), countries: a.countries.clone() }
+    nexus_matching::Audience {
+        age: a.age.clone(),
+        gender: a.gender.clone(),
+        countries: a.countries.clone(),
+    }
 }
 
 /// The search document of a profile (what the index stores).
@@ -36,13 +44,23 @@ pub fn to_doc(p: &CreatorProfile) -> CreatorDoc {
         platforms: p
             .social_accounts
             .iter()
-            .map(|a| PlatformStats { platform: a.platform.as_str().into(), followers: a.followers, avg_views: a.average_views, engagement_rate: a.engagement_rate })
+            .map(|a| PlatformStats {
+                platform: a.platform.as_str().into(),
+                followers: a.followers,
+                avg_views: a.average_views,
+                engagement_rate: a.engagement_rate,
+            })
             .collect(),
         audience: search_audience(&p.audience()),
         rates: p
             .rate_card
             .iter()
-            .map(|r| RateDoc { platform: r.platform.as_str().into(), deliverable: r.deliverable_type.as_str().into(), amount_minor: r.price.amount, currency: r.price.currency.code().into() })
+            .map(|r| RateDoc {
+                platform: r.platform.as_str().into(),
+                deliverable: r.deliverable_type.as_str().into(),
+                amount_minor: r.price.amount,
+                currency: r.price.currency.code().into(),
+            })
             .collect(),
         verified: p.verified,
         reputation: p.reputation.score,
@@ -54,22 +72,47 @@ pub fn to_doc(p: &CreatorProfile) -> CreatorDoc {
 pub fn parse_query(params: &BTreeMap<String, String>) -> Result<SearchQuery, Error> {
     let mut v = Validator::new();
     let get = |k: &str| params.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
-    let mut q = SearchQuery { text: get("q").map(str::to_owned), ..SearchQuery::default() };
+    let mut q = SearchQuery {
+        text: get("q").map(str::to_owned),
+        ..SearchQuery::default()
+    };
     if let Some(n) = get("niche") {
-        q.niches = n.split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect();
+        q.niches = n
+            .split(',')
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
     }
     if let Some(p) = get("platform") {
-        q.platform = v.parse("query/platform", Some(p), "unknown_value", SocialPlatform::parse).map(|p| p.as_str().to_owned());
+        q.platform = v
+            .parse(
+                "query/platform",
+                Some(p),
+                "unknown_value",
+                SocialPlatform::parse,
+            )
+            .map(|p| p.as_str().to_owned());
     }
-    let uint = |v: &mut Validator, k: &str| get(k).and_then(|s| v.parse(&format!("query/{k}"), Some(s), "invalid_format", |s| s.parse::<u64>().map_err(|_| "a whole number ≥ 0")));
+    let uint = |v: &mut Validator, k: &str| {
+        get(k).and_then(|s| {
+            v.parse(&format!("query/{k}"), Some(s), "invalid_format", |s| {
+                s.parse::<u64>().map_err(|_| "a whole number ≥ 0")
+            })
+        })
+    };
     q.followers_min = uint(&mut v, "followersMin");
     q.followers_max = uint(&mut v, "followersMax");
     let frac = |v: &mut Validator, k: &str, max: f64| {
         get(k).and_then(|s| {
-            v.parse(&format!("query/{k}"), Some(s), "out_of_range", |s| match s.parse::<f64>() {
-                Ok(x) if x.is_finite() && (0.0..=max).contains(&x) => Ok(x),
-                _ => Err(format!("a number between 0 and {max}")),
-            })
+            v.parse(
+                &format!("query/{k}"),
+                Some(s),
+                "out_of_range",
+                |s| match s.parse::<f64>() {
+                    Ok(x) if x.is_finite() && (0.0..=max).contains(&x) => Ok(x),
+                    _ => Err(format!("a number between 0 and {max}")),
+                },
+            )
         })
     };
     q.engagement_min = frac(&mut v, "engagementMin", 1.0);
@@ -77,7 +120,11 @@ pub fn parse_query(params: &BTreeMap<String, String>) -> Result<SearchQuery, Err
     q.reputation_min = frac(&mut v, "reputationMin", 100.0);
     if let (Some(a), Some(b)) = (q.followers_min, q.followers_max) {
         if a > b {
-            v.error("query/followersMax", "out_of_order", "must be ≥ followersMin");
+            v.error(
+                "query/followersMax",
+                "out_of_order",
+                "must be ≥ followersMin",
+            );
         }
     }
     if let Some(c) = get("country") {
@@ -86,7 +133,10 @@ pub fn parse_query(params: &BTreeMap<String, String>) -> Result<SearchQuery, Err
     if let Some(l) = get("language") {
         q.language = crate::input::language(&mut v, "query/language", l);
     }
-    let share = |v: &mut Validator, k: &str, key_ok: &dyn Fn(&str) -> Result<String, String>| -> Option<(String, f64)> {
+    let share = |v: &mut Validator,
+                 k: &str,
+                 key_ok: &dyn Fn(&str) -> Result<String, String>|
+     -> Option<(String, f64)> {
         let raw = get(k)?;
         let p = format!("query/{k}");
         let Some((key, s)) = raw.rsplit_once(':') else {
@@ -110,40 +160,82 @@ pub fn parse_query(params: &BTreeMap<String, String>) -> Result<SearchQuery, Err
     };
     q.audience_country = share(&mut v, "audienceCountry", &|k| {
         let k = k.to_uppercase();
-        if k.len() == 2 && k.chars().all(|c| c.is_ascii_uppercase()) { Ok(k) } else { Err("an ISO country code".into()) }
+        if k.len() == 2 && k.chars().all(|c| c.is_ascii_uppercase()) {
+            Ok(k)
+        } else {
+            Err("an ISO country code".into())
+        }
     });
-    q.audience_age = share(&mut v, "audienceAge", &|k| AgeBand::parse(k).map(|b| b.as_str().to_owned()));
-    q.audience_gender = share(&mut v, "audienceGender", &|k| Gender::parse(k).map(|g| g.as_str().to_owned()));
+    q.audience_age = share(&mut v, "audienceAge", &|k| {
+        AgeBand::parse(k).map(|b| b.as_str().to_owned())
+    });
+    q.audience_gender = share(&mut v, "audienceGender", &|k| {
+        Gender::parse(k).map(|g| g.as_str().to_owned())
+    });
     let money = |v: &mut Validator, k: &str| {
-        get(k).and_then(|s| v.parse(&format!("query/{k}"), Some(s), "out_of_range", |s| s.parse::<i64>().ok().filter(|x| *x >= 0).ok_or("minor units ≥ 0")))
+        get(k).and_then(|s| {
+            v.parse(&format!("query/{k}"), Some(s), "out_of_range", |s| {
+                s.parse::<i64>()
+                    .ok()
+                    .filter(|x| *x >= 0)
+                    .ok_or("minor units ≥ 0")
+            })
+        })
     };
     q.rate_min = money(&mut v, "rateMin");
     q.rate_max = money(&mut v, "rateMax");
     if let Some(c) = get("currency") {
-        q.rate_currency = v.parse("query/currency", Some(c), "unknown_value", |c| nexus_core::Currency::parse(c).map(|c| c.code().to_owned()));
+        q.rate_currency = v.parse("query/currency", Some(c), "unknown_value", |c| {
+            nexus_core::Currency::parse(c).map(|c| c.code().to_owned())
+        });
     }
-    if (q.rate_min.is_some() || q.rate_max.is_some()) && q.rate_currency.is_none() && get("currency").is_none() {
-        v.error("query/currency", "required", "a rate range needs its currency");
+    if (q.rate_min.is_some() || q.rate_max.is_some())
+        && q.rate_currency.is_none()
+        && get("currency").is_none()
+    {
+        v.error(
+            "query/currency",
+            "required",
+            "a rate range needs its currency",
+        );
     }
     if let Some(b) = get("verified") {
-        q.verified = v.parse("query/verified", Some(b), "invalid_format", |b| nexus_core::validation::one_of(b, &[("true", true), ("false", false)]));
+        q.verified = v.parse("query/verified", Some(b), "invalid_format", |b| {
+            nexus_core::validation::one_of(b, &[("true", true), ("false", false)])
+        });
     }
     if let Some(s) = get("sort") {
         q.sort = v
             .parse("query/sort", Some(s), "unknown_value", |s| {
                 nexus_core::validation::one_of(
                     s,
-                    &[("relevance", Sort::Relevance), ("followers", Sort::FollowersDesc), ("engagement", Sort::EngagementDesc), ("reputation", Sort::ReputationDesc), ("rate", Sort::RateAsc), ("newest", Sort::Newest)],
+                    &[
+                        ("relevance", Sort::Relevance),
+                        ("followers", Sort::FollowersDesc),
+                        ("engagement", Sort::EngagementDesc),
+                        ("reputation", Sort::ReputationDesc),
+                        ("rate", Sort::RateAsc),
+                        ("newest", Sort::Newest),
+                    ],
                 )
             })
             .unwrap_or_default();
         if q.sort == Sort::RateAsc && q.rate_currency.is_none() && get("currency").is_none() {
-            v.error("query/currency", "required", "sorting by rate needs a currency");
+            v.error(
+                "query/currency",
+                "required",
+                "sorting by rate needs a currency",
+            );
         }
     }
     if let Some(l) = get("limit") {
         q.limit = v
-            .parse("query/limit", Some(l), "out_of_range", |s| s.parse::<usize>().ok().filter(|n| (1..=100).contains(n)).ok_or("between 1 and 100"))
+            .parse("query/limit", Some(l), "out_of_range", |s| {
+                s.parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or("between 1 and 100")
+            })
             .unwrap_or(20);
     }
     q.cursor = get("cursor").map(str::to_owned);
@@ -160,7 +252,10 @@ pub fn target(c: &Campaign) -> CampaignTarget {
         audience: match_audience(&c.target_audience),
         budget_per_creator: c.budget.as_ref().map(|b| {
             let per = b.per_creator.unwrap_or(b.total);
-            nexus_matching::Rate { amount_minor: per.amount, currency: per.currency.code().into() }
+            nexus_matching::Rate {
+                amount_minor: per.amount,
+                currency: per.currency.code().into(),
+            }
         }),
         languages: c.eligibility.languages.clone(),
         countries: c.eligibility.countries.clone(),
@@ -171,16 +266,34 @@ pub fn target(c: &Campaign) -> CampaignTarget {
 pub fn features(p: &CreatorProfile, c: &Campaign) -> CreatorFeatures {
     let s = &p.stats;
     let main = c.deliverables.first().map(|d| d.kind);
-    let currency = c.budget.as_ref().map(|b| b.total.currency.code().to_owned()).unwrap_or_else(|| "USD".into());
+    let currency = c
+        .budget
+        .as_ref()
+        .map(|b| b.total.currency.code().to_owned())
+        .unwrap_or_else(|| "USD".into());
     // The sum of the campaign's deliverables at the creator's rate-card prices.
     let rate = p.rate_for(main, &currency).map(|r| {
-        let units: i64 = c.deliverables.iter().map(|d| i64::from(d.quantity)).sum::<i64>().max(1);
-        nexus_matching::Rate { amount_minor: r.amount.saturating_mul(units), currency: currency.clone() }
+        let units: i64 = c
+            .deliverables
+            .iter()
+            .map(|d| i64::from(d.quantity))
+            .sum::<i64>()
+            .max(1);
+        nexus_matching::Rate {
+            amount_minor: r.amount.saturating_mul(units),
+            currency: currency.clone(),
+        }
     });
     let ratio = |hits: u32, n: u32| (n > 0).then(|| f64::from(hits) / f64::from(n));
     let engagement = {
         let total: u64 = p.social_accounts.iter().map(|a| a.followers).sum();
-        (total > 0).then(|| p.social_accounts.iter().map(|a| a.engagement_rate * a.followers as f64).sum::<f64>() / total as f64)
+        (total > 0).then(|| {
+            p.social_accounts
+                .iter()
+                .map(|a| a.engagement_rate * a.followers as f64)
+                .sum::<f64>()
+                / total as f64
+        })
     };
     CreatorFeatures {
         creator_id: p.creator_id.to_string(),
@@ -198,7 +311,11 @@ pub fn features(p: &CreatorProfile, c: &Campaign) -> CreatorFeatures {
             avg_rating: (s.ratings > 0).then(|| f64::from(s.rating_sum) / f64::from(s.ratings)),
             avg_engagement_rate: engagement,
         },
-        brand_safety: BrandSafety { flagged_items: 0, total_items: 0, disputes: s.cancellations },
+        brand_safety: BrandSafety {
+            flagged_items: 0,
+            total_items: 0,
+            disputes: s.cancellations,
+        },
         reputation: p.reputation.score,
     }
 }
@@ -222,16 +339,35 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Result<SearchQuery, Error> {
-        parse_query(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        parse_query(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
     fn parses_every_filter() {
         let s = q(&[
-            ("q", "skincare"), ("niche", "beauty, fitness"), ("platform", "tiktok"), ("followersMin", "1000"), ("followersMax", "50000"),
-            ("engagementMin", "0.02"), ("country", "us"), ("language", "EN"), ("audienceCountry", "us:0.3"), ("audienceAge", "18-24:0.2"),
-            ("audienceGender", "female:0.5"), ("rateMin", "100"), ("rateMax", "50000"), ("currency", "USD"), ("verified", "true"),
-            ("reputationMin", "70"), ("sort", "followers"), ("limit", "10"),
+            ("q", "skincare"),
+            ("niche", "beauty, fitness"),
+            ("platform", "tiktok"),
+            ("followersMin", "1000"),
+            ("followersMax", "50000"),
+            ("engagementMin", "0.02"),
+            ("country", "us"),
+            ("language", "EN"),
+            ("audienceCountry", "us:0.3"),
+            ("audienceAge", "18-24:0.2"),
+            ("audienceGender", "female:0.5"),
+            ("rateMin", "100"),
+            ("rateMax", "50000"),
+            ("currency", "USD"),
+            ("verified", "true"),
+            ("reputationMin", "70"),
+            ("sort", "followers"),
+            ("limit", "10"),
         ])
         .unwrap();
         assert_eq!(s.niches, ["beauty", "fitness"]);
@@ -245,13 +381,26 @@ mod tests {
     #[test]
     fn bad_filters_are_field_errors() {
         let Err(Error::Validation(errs)) = q(&[
-            ("platform", "myspace"), ("followersMin", "-3"), ("audienceAge", "12-15:0.2"), ("rateMin", "100"),
-            ("sort", "random"), ("limit", "500"), ("engagementMin", "3"),
+            ("platform", "myspace"),
+            ("followersMin", "-3"),
+            ("audienceAge", "12-15:0.2"),
+            ("rateMin", "100"),
+            ("sort", "random"),
+            ("limit", "500"),
+            ("engagementMin", "3"),
         ]) else {
             panic!()
         };
         let ptrs: Vec<_> = errs.iter().map(|e| e.pointer.as_str()).collect();
-        for p in ["query/platform", "query/followersMin", "query/audienceAge", "query/currency", "query/sort", "query/limit", "query/engagementMin"] {
+        for p in [
+            "query/platform",
+            "query/followersMin",
+            "query/audienceAge",
+            "query/currency",
+            "query/sort",
+            "query/limit",
+            "query/engagementMin",
+        ] {
             assert!(ptrs.contains(&p), "{p} in {ptrs:?}");
         }
     }

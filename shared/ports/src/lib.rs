@@ -11,8 +11,8 @@ pub mod config;
 pub mod events;
 pub mod mail;
 pub mod media;
-pub mod search;
 pub mod scheduler;
+pub mod search;
 
 use std::sync::Arc;
 

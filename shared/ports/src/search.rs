@@ -19,7 +19,9 @@ pub async fn replica(platform: &Platform) -> Result<Arc<dyn CreatorSearch>, Stri
     let _ = platform;
     let dir = std::env::temp_dir().join("nexus-search-replica");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    Ok(Arc::new(nexus_search::TantivySearch::open(&dir).map_err(|e| e.to_string())?))
+    Ok(Arc::new(
+        nexus_search::TantivySearch::open(&dir).map_err(|e| e.to_string())?,
+    ))
 }
 
 /// The single writer (the `search-indexer` function).
@@ -27,5 +29,7 @@ pub async fn writer(platform: &Platform) -> Result<Arc<dyn CreatorSearch>, Strin
     let _ = platform;
     let dir = std::env::temp_dir().join("nexus-search-writer");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    Ok(Arc::new(nexus_search::TantivySearch::open(&dir).map_err(|e| e.to_string())?))
+    Ok(Arc::new(
+        nexus_search::TantivySearch::open(&dir).map_err(|e| e.to_string())?,
+    ))
 }
