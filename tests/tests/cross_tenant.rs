@@ -41,6 +41,97 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
     app.set_plan_in_store(&b_org, Plan::Growth).await;
     let b_key = app.post(&format!("/v1/orgs/{b_org}/api-keys"), Some(&b_owner.access), json!({"name": "k", "scopes": ["org:write", "campaigns:write", "content:write", "analytics:read", "billing:write"]})).await.body["key"].as_str().unwrap().to_owned();
 
+    // A's marketplace: a published campaign, creator C_A's application, the
+    // contract from accepting it, C_A's verification request and portfolio item.
+    let now = app.now().await;
+    let at = |d: i64| (now + jiff::SignedDuration::from_hours(24 * d)).to_string();
+    let campaign = app.post("/v1/campaigns", Some(&a_owner.access), json!({
+        "title": "A's launch", "type": "ugc", "niches": ["beauty"],
+        "brief": {"objectives": "Launch", "keyMessages": ["glow"]},
+        "deliverables": [{"type": "video", "platform": "tiktok", "dueAt": at(30)}],
+        "usageRights": {"type": "perpetual", "territories": ["WW"], "channels": ["organic_social"]},
+        "budget": {"total": {"amount": 100000, "currency": "USD"}},
+        "dates": {"applicationsCloseAt": at(10), "startAt": at(20), "endAt": at(40)}
+    })).await;
+    let a_campaign = campaign.body["id"].as_str().expect("campaign").to_owned();
+    let p = app
+        .post(
+            &format!("/v1/campaigns/{a_campaign}/transitions"),
+            Some(&a_owner.access),
+            json!({"to": "PUBLISHED"}),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    let c_a = app.creator().await;
+    let profile = json!({"handle": format!("ca{}", &c_a.user_id[20..].to_lowercase()), "displayName": "C A", "niches": ["beauty"]});
+    assert_eq!(
+        app.call(
+            Method::PUT,
+            "/v1/creators/me",
+            Some(&c_a.access),
+            Some(profile)
+        )
+        .await
+        .status,
+        201
+    );
+    app.post(
+        "/v1/creators/me/social-accounts",
+        Some(&c_a.access),
+        json!({"platform": "tiktok", "handle": "ca", "followers": 100}),
+    )
+    .await;
+    let item = app
+        .post(
+            "/v1/creators/me/portfolio",
+            Some(&c_a.access),
+            json!({"title": "Reel", "url": "https://example.com/r"}),
+        )
+        .await;
+    let a_item = item.body["portfolio"][0]["id"]
+        .as_str()
+        .expect("item")
+        .to_owned();
+    let vrq = app
+        .post(
+            "/v1/creators/me/verification-requests",
+            Some(&c_a.access),
+            json!({"kind": "social", "evidence": "tiktok"}),
+        )
+        .await;
+    let a_request = vrq.body["id"].as_str().expect("vrq").to_owned();
+    let application = app.post(&format!("/v1/campaigns/{a_campaign}/applications"), Some(&c_a.access),
+        json!({"pitch": "A pitch that is long enough.", "proposedFee": {"amount": 1000, "currency": "USD"}})).await;
+    let a_application = application.body["id"]
+        .as_str()
+        .expect("application")
+        .to_owned();
+    let decided = app
+        .post(
+            &format!("/v1/campaigns/{a_campaign}/applications/{a_application}/decisions"),
+            Some(&a_owner.access),
+            json!({"decision": "accept"}),
+        )
+        .await;
+    let a_contract = decided.body["contract"]["id"]
+        .as_str()
+        .expect("contract")
+        .to_owned();
+    // B's creator: another creator account with a profile of its own.
+    let b_creator = app.creator().await;
+    let profile = json!({"handle": format!("cb{}", &b_creator.user_id[20..].to_lowercase()), "displayName": "C B"});
+    assert_eq!(
+        app.call(
+            Method::PUT,
+            "/v1/creators/me",
+            Some(&b_creator.access),
+            Some(profile)
+        )
+        .await
+        .status,
+        201
+    );
+
     // A notification of A's viewer (notifications are scoped to the person).
     let event = nexus_core::events::DomainEvent::new(
         "creators",
@@ -71,6 +162,9 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
         a_key.as_str(),
         a_owner.email.as_str(),
         a_notification.as_str(),
+        a_application.as_str(),
+        a_contract.as_str(),
+        a_request.as_str(),
     ];
     for r in &protected {
         let path = r
@@ -80,7 +174,15 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
             .replace("{keyId}", &a_key_id)
             .replace("{token}", &a_invite)
             .replace("{method}", "totp")
-            .replace("{notificationId}", &a_notification);
+            .replace("{notificationId}", &a_notification)
+            .replace("{campaignId}", &a_campaign)
+            .replace("{applicationId}", &a_application)
+            .replace("{contractId}", &a_contract)
+            .replace("{n}", "1")
+            .replace("{creatorId}", &c_a.user_id)
+            .replace("{requestId}", &a_request)
+            .replace("{platform}", "tiktok")
+            .replace("{itemId}", &a_item);
         let method = Method::from_bytes(r.method.as_bytes()).unwrap();
         let body = match r.path.as_str() {
             "/v1/auth/switch-org" => Some(json!({"orgId": a_org})),
@@ -96,12 +198,34 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
             "/v1/me/mfa/{method}/disable"
             | "/v1/me/mfa/totp/confirm"
             | "/v1/me/mfa/email/confirm" => Some(json!({"code": "000000"})),
+            // Valid bodies, so refusals come from the tenant check, not validation.
+            "/v1/campaigns/{campaignId}" => Some(json!({"title": "Hijacked"})),
+            "/v1/campaigns/{campaignId}/transitions" => Some(json!({"to": "CANCELLED"})),
+            "/v1/campaigns/{campaignId}/invitations" => {
+                Some(json!({"creatorId": b_creator.user_id}))
+            }
+            "/v1/campaigns/{campaignId}/applications" if r.method == "POST" => Some(
+                json!({"pitch": "A pitch that is long enough.", "proposedFee": {"amount": 1000, "currency": "USD"}}),
+            ),
+            "/v1/campaigns/{campaignId}/applications/{applicationId}/decisions" => {
+                Some(json!({"decision": "reject", "reason": "not a fit"}))
+            }
+            "/v1/contracts/{contractId}/accept" => Some(json!({"termsHash": "0".repeat(64)})),
+            "/v1/contracts/{contractId}/cancel" => Some(json!({"reason": "hijack"})),
+            "/v1/contracts/{contractId}/rating" => Some(json!({"score": 1})),
+            "/v1/contracts/{contractId}/deliverables/{n}/transitions" => {
+                Some(json!({"to": "SUBMITTED"}))
+            }
+            "/v1/staff/verification-requests/{requestId}/decision" => {
+                Some(json!({"decision": "approve"}))
+            }
             _ if r.method == "GET" || r.method == "DELETE" => None,
             _ => Some(json!({})),
         };
         for (who, token) in [
             ("B's owner", b_owner.access.as_str()),
             ("B's API key", b_key.as_str()),
+            ("B's creator", b_creator.access.as_str()),
         ] {
             let res = app
                 .call(method.clone(), &path, Some(token), body.clone())
@@ -115,6 +239,36 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
                     "{route} as {who} must look like a missing org: {}",
                     res.text
                 );
+            } else if [
+                "{campaignId}",
+                "{applicationId}",
+                "{contractId}",
+                "{requestId}",
+            ]
+            .iter()
+            .any(|p| r.path.contains(p))
+                && !(who == "B's creator"
+                    && (r.route_key() == "GET /v1/marketplace/campaigns/{campaignId}"
+                        || r.route_key() == "POST /v1/campaigns/{campaignId}/applications"))
+            {
+                // Another tenant's campaign, application, contract or review: refused, never found.
+                assert!(
+                    matches!(res.status.as_u16(), 403 | 404),
+                    "{route} as {who} must be refused: {}",
+                    res.text
+                );
+                // (The problem's `instance` echoes the path the caller sent.)
+                for s in secrets_of_a.iter().filter(|s| !path.contains(**s)) {
+                    assert!(
+                        !res.text.contains(s),
+                        "{route} as {who} leaked {s}: {}",
+                        res.text
+                    );
+                }
+            } else if r.path.starts_with("/v1/notifications/{notificationId}")
+                && who == "B's creator"
+            {
+                assert_eq!(res.status.as_u16(), 404, "{route} as {who}: {}", res.text);
             } else if r.path.starts_with("/v1/notifications/{notificationId}") {
                 // User-scoped: another person's notification does not exist for B.
                 let expected = if who == "B's API key" { 403 } else { 404 };
@@ -125,7 +279,13 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
                     res.text
                 );
             } else if res.status.is_success() {
-                for s in secrets_of_a {
+                // A public campaign names its brand organization to creators.
+                let public = who == "B's creator"
+                    && (route.contains("{campaignId}") || route.contains("/v1/marketplace/"));
+                for s in secrets_of_a
+                    .iter()
+                    .filter(|s| !(public && **s == a_org.as_str()))
+                {
                     assert!(
                         !res.text.contains(s),
                         "{route} as {who} leaked {s}: {}",
@@ -135,7 +295,10 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
             }
         }
         // A viewer of A can't use A's write routes.
-        if r.path.starts_with("/v1/orgs/{orgId}") && r.method != "GET" {
+        let marketplace_write = (r.path.starts_with("/v1/campaigns")
+            || r.path.starts_with("/v1/contracts"))
+            && r.method != "GET";
+        if (r.path.starts_with("/v1/orgs/{orgId}") || marketplace_write) && r.method != "GET" {
             // (Leaving is allowed to anyone, so the viewer targets the owner.)
             let path = path.replace(&a_viewer.user_id, &a_owner.user_id);
             let res = app
@@ -144,6 +307,22 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
             res.assert_problem(403, "forbidden");
         }
     }
+    // A's contract and campaign are untouched.
+    let k = app
+        .get(
+            &format!("/v1/contracts/{a_contract}"),
+            Some(&a_owner.access),
+        )
+        .await;
+    assert_eq!(k.body["status"], "pending_signatures", "{}", k.text);
+    assert_eq!(k.body["acceptances"], json!([]));
+    let c = app
+        .get(
+            &format!("/v1/campaigns/{a_campaign}"),
+            Some(&a_owner.access),
+        )
+        .await;
+    assert_eq!(c.body["status"], "PUBLISHED", "{}", c.text);
     // A's data is intact after all that: B's read-all and reads touched only B's (none).
     let n = app
         .get("/v1/notifications?unread=true", Some(&a_viewer.access))
