@@ -426,24 +426,24 @@ async fn search_filters_and_relevance_and_verification_badges() {
     assert_eq!(got.first(), Some(&mia.user_id), "{}", r.text);
     assert!(got.contains(&leo.user_id));
     assert!(!got.contains(&ana.user_id));
-    assert_eq!(ids(&s("niche=fitness").await), [leo.user_id.clone()]);
+    assert_eq!(ids(&s("niche=fitness").await), [leo.user_id.as_str()]);
     assert_eq!(
         ids(&s("followersMin=30000&sort=followers").await),
-        [mia.user_id.clone(), ana.user_id.clone()]
+        [mia.user_id.as_str(), ana.user_id.as_str()]
     );
     assert_eq!(
         ids(&s("audienceCountry=US:0.5").await),
-        [mia.user_id.clone()]
+        [mia.user_id.as_str()]
     );
-    assert_eq!(ids(&s("language=es").await), [ana.user_id.clone()]);
-    assert_eq!(ids(&s("verified=true").await), [mia.user_id.clone()]);
+    assert_eq!(ids(&s("language=es").await), [ana.user_id.as_str()]);
+    assert_eq!(ids(&s("verified=true").await), [mia.user_id.as_str()]);
     assert_eq!(
         ids(&s("platform=instagram&followersMax=10000").await),
-        [leo.user_id.clone()]
+        [leo.user_id.as_str()]
     );
     assert_eq!(
         ids(&s("rateMax=40000&currency=USD&country=US").await),
-        [mia.user_id.clone()]
+        [mia.user_id.as_str()]
     );
     // Pagination: one per page, no duplicates.
     let p1 = s("sort=followers&limit=1").await;

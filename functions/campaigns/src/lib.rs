@@ -476,12 +476,14 @@ async fn decide(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let plan = plan_of(state, &org).await?;
     let (application, contract) = flows::decide(
         &state.platform.store,
-        &org,
+        flows::Brand {
+            org: &org,
+            plan,
+            actor: &caller.id,
+        },
         &campaign_id(req)?,
         &app,
         body,
-        plan,
-        &caller.id,
         state.platform.clock.now(),
     )
     .await?;

@@ -514,16 +514,23 @@ pub async fn withdraw(
 }
 
 /// The brand decides; `accept` reserves budget and a creator slot and creates the contract.
+/// Who acts for a brand: the organization, its plan, and the caller's id.
+#[derive(Debug, Clone)]
+pub struct Brand<'a> {
+    pub org: &'a OrgId,
+    pub plan: Plan,
+    pub actor: &'a str,
+}
+
 pub async fn decide(
     store: &Store,
-    org: &OrgId,
+    brand: Brand<'_>,
     id: &CampaignId,
     app_id: &ApplicationId,
     input: DecisionInput,
-    plan: Plan,
-    actor: &str,
     now: Timestamp,
 ) -> Result<(Application, Option<Contract>), Error> {
+    let Brand { org, plan, actor } = brand;
     retrying(|| {
         let input = input.clone();
         async move {

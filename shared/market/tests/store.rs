@@ -144,7 +144,19 @@ async fn concurrent_acceptances_never_over_commit_the_budget() {
         let (org, cid) = (org.clone(), c.id.clone());
         async move {
             let d: DecisionInput = serde_json::from_value(json!({"decision": "accept"})).unwrap();
-            flows::decide(&store, &org, &cid, &app, d, Plan::Growth, "usr_x", now()).await
+            flows::decide(
+                &store,
+                flows::Brand {
+                    org: &org,
+                    plan: Plan::Growth,
+                    actor: "usr_x",
+                },
+                &cid,
+                &app,
+                d,
+                now(),
+            )
+            .await
         }
     };
     let (a, b) = tokio::join!(accept(apps[0].clone()), accept(apps[1].clone()));
@@ -179,7 +191,19 @@ async fn concurrent_acceptances_respect_creators_per_campaign() {
         let (org, cid) = (org.clone(), c.id.clone());
         async move {
             let d: DecisionInput = serde_json::from_value(json!({"decision": "accept"})).unwrap();
-            flows::decide(&store, &org, &cid, &app, d, Plan::Free, "usr_x", now()).await
+            flows::decide(
+                &store,
+                flows::Brand {
+                    org: &org,
+                    plan: Plan::Free,
+                    actor: "usr_x",
+                },
+                &cid,
+                &app,
+                d,
+                now(),
+            )
+            .await
         }
     };
     let (a, b) = tokio::join!(accept(apps[0].clone()), accept(apps[1].clone()));
@@ -275,18 +299,14 @@ async fn signing_submitting_and_approving_drive_the_campaign_and_reputation_once
     let org = OrgId::new();
     let (c, apps) = two_applicants(&store, &org, 100_000, 40_000).await;
     let d: DecisionInput = serde_json::from_value(json!({"decision": "accept"})).unwrap();
-    let (_, k) = flows::decide(
-        &store,
-        &org,
-        &c.id,
-        &apps[0],
-        d,
-        Plan::Growth,
-        "usr_x",
-        now(),
-    )
-    .await
-    .unwrap();
+    let brand_ctx = flows::Brand {
+        org: &org,
+        plan: Plan::Growth,
+        actor: "usr_x",
+    };
+    let (_, k) = flows::decide(&store, brand_ctx, &c.id, &apps[0], d, now())
+        .await
+        .unwrap();
     let k = k.unwrap();
     let brand = brand_principal(&org);
     let me = creator_principal(&k.creator_id);
