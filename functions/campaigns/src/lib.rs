@@ -126,9 +126,8 @@ async fn create(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let org = brand(&caller, Permission::CampaignsWrite)?;
     let body: CampaignInput = json_body(req)?;
     let now = state.platform.clock.now();
-    let by: UserId = caller.id.parse().unwrap_or_else(|_| UserId::new());
     idempotent(&state.platform.store, &caller.id, req, now, || async {
-        let c = flows::create_campaign(&state.platform.store, &org, &by, body, now).await?;
+        let c = flows::create_campaign(&state.platform.store, &org, &caller.id, body, now).await?;
         ApiResponse::created(&c, format!("/v1/campaigns/{}", c.id))
     })
     .await

@@ -1,6 +1,6 @@
 //! Campaigns: what a brand wants made, for whom, with which rights, budget and dates.
 
-use nexus_core::ids::{CampaignId, OrgId, UserId};
+use nexus_core::ids::{CampaignId, OrgId};
 use nexus_core::money::Money;
 use nexus_core::plans::{Limit, Plan};
 use nexus_core::validation::Validator;
@@ -157,7 +157,8 @@ pub struct Campaign {
     /// Deliverables not yet approved or cancelled.
     pub deliverables_open: u32,
     pub submissions: u32,
-    pub created_by: UserId,
+    /// Who created it: a user (`usr_…`) or an API key (`key_…`).
+    pub created_by: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -647,7 +648,7 @@ pub fn active_delta(m: &Moved) -> i64 {
 }
 
 impl Campaign {
-    pub fn new_draft(org_id: OrgId, by: UserId, now: Timestamp) -> Self {
+    pub fn new_draft(org_id: OrgId, by: impl Into<String>, now: Timestamp) -> Self {
         Self {
             id: CampaignId::new(),
             org_id,
@@ -673,7 +674,7 @@ impl Campaign {
             contracts_signed: 0,
             deliverables_open: 0,
             submissions: 0,
-            created_by: by,
+            created_by: by.into(),
             created_at: now,
             updated_at: now,
             version: 0,
@@ -957,7 +958,7 @@ mod tests {
     }
 
     fn published() -> Campaign {
-        let mut c = Campaign::new_draft(OrgId::new(), UserId::new(), now());
+        let mut c = Campaign::new_draft(OrgId::new(), "usr_test", now());
         complete_input().apply_to(&mut c, now()).unwrap();
         c.transition(CampaignStatus::Published, Trigger::Manual, now())
             .unwrap();
@@ -973,7 +974,7 @@ mod tests {
 
     #[test]
     fn publishing_an_incomplete_draft_lists_what_is_missing() {
-        let mut c = Campaign::new_draft(OrgId::new(), UserId::new(), now());
+        let mut c = Campaign::new_draft(OrgId::new(), "usr_test", now());
         CampaignInput {
             title: Some("Just a title".into()),
             ..Default::default()
@@ -1000,7 +1001,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_a_field_error() {
-        let mut c = Campaign::new_draft(OrgId::new(), UserId::new(), now());
+        let mut c = Campaign::new_draft(OrgId::new(), "usr_test", now());
         let input: CampaignInput = serde_json::from_value(json!({
             "title": "Bad one",
             "type": "flashmob",

@@ -235,11 +235,11 @@ fn campaign_writes(
 pub async fn create_campaign(
     store: &Store,
     org: &OrgId,
-    by: &UserId,
+    by: &str,
     input: CampaignInput,
     now: Timestamp,
 ) -> Result<Campaign, Error> {
-    let mut c = Campaign::new_draft(org.clone(), by.clone(), now);
+    let mut c = Campaign::new_draft(org.clone(), by, now);
     input.apply_to(&mut c, now)?;
     let tx = Tx::new()
         .write(Write::create(&c)?)
@@ -248,7 +248,7 @@ pub async fn create_campaign(
             CAMPAIGNS,
             kind::CAMPAIGN_CREATED,
             Some(org.clone()),
-            by.as_str(),
+            by,
             now,
             json!({"campaignId": c.id, "campaignTitle": c.title, "orgId": org}),
         ));

@@ -101,7 +101,7 @@ async fn two_applicants(
     Vec<nexus_core::ids::ApplicationId>,
 ) {
     let by = UserId::new();
-    let c = flows::create_campaign(store, org, &by, campaign_input(total, None), now())
+    let c = flows::create_campaign(store, org, by.as_str(), campaign_input(total, None), now())
         .await
         .unwrap();
     flows::transition_campaign(
@@ -228,10 +228,16 @@ async fn concurrent_publishes_take_at_most_the_plans_active_slots() {
     let mut ids = vec![];
     for _ in 0..4 {
         ids.push(
-            flows::create_campaign(&store, &org, &by, campaign_input(10_000, None), now())
-                .await
-                .unwrap()
-                .id,
+            flows::create_campaign(
+                &store,
+                &org,
+                by.as_str(),
+                campaign_input(10_000, None),
+                now(),
+            )
+            .await
+            .unwrap()
+            .id,
         );
     }
     let publish = |id| {
