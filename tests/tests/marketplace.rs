@@ -464,6 +464,16 @@ async fn search_filters_and_relevance_and_verification_badges() {
     s("cursor=garbage")
         .await
         .assert_problem(400, "validation-failed");
+    // Deleting a profile frees the handle and drops it from search.
+    assert_eq!(
+        app.call(Method::DELETE, "/v1/creators/me", Some(&leo.access), None)
+            .await
+            .status,
+        204
+    );
+    app.settle().await;
+    assert!(!ids(&s("q=workouts").await).contains(&leo.user_id));
+    creator_with_profile(&app, "leo.lifts", json!({})).await;
     // Creators don't search other creators.
     app.get("/v1/creators?q=x", Some(&mia.access))
         .await
@@ -541,6 +551,28 @@ async fn plan_limits_budget_and_bad_input_are_problems() {
             assert_eq!(r.body["max"], 2);
         }
     }
+
+    // Drafts can be deleted; published campaigns are cancelled instead.
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/campaigns/{}", ids[2]),
+            Some(&brand.access),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    app.get(&format!("/v1/campaigns/{}", ids[2]), Some(&brand.access))
+        .await
+        .assert_problem(404, "not-found");
+    app.call(
+        Method::DELETE,
+        &format!("/v1/campaigns/{}", ids[0]),
+        Some(&brand.access),
+        None,
+    )
+    .await
+    .assert_problem(409, "campaign-locked");
 
     // Bad input: unknown enums, negative money, dates out of order, unknown status.
     let mut bad = body.clone();

@@ -68,6 +68,7 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
             "GET /v1/campaigns" => list(state, &req).await,
             "GET /v1/campaigns/{campaignId}" => get(state, &req).await,
             "PATCH /v1/campaigns/{campaignId}" => update(state, &req).await,
+            "DELETE /v1/campaigns/{campaignId}" => delete(state, &req).await,
             "POST /v1/campaigns/{campaignId}/transitions" => transition(state, &req).await,
             "GET /v1/campaigns/{campaignId}/matches" => matches(state, &req).await,
             "POST /v1/campaigns/{campaignId}/invitations" => invite(state, &req).await,
@@ -182,6 +183,26 @@ async fn update(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     )
     .await?;
     ApiResponse::ok(&c)
+}
+
+/// Delete a draft. Published campaigns are cancelled (and archived) through transitions.
+#[utoipa::path(delete, path = "/v1/campaigns/{campaignId}", tag = "campaigns", operation_id = "delete_campaign",
+    params(("campaignId" = String, Path, description = "`cmp_…`")), security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"),
+              (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json")))]
+async fn delete(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = brand(&caller, Permission::CampaignsWrite)?;
+    flows::delete_campaign(
+        &state.platform.store,
+        &org,
+        &campaign_id(req)?,
+        &caller.id,
+        state.platform.clock.now(),
+    )
+    .await?;
+    Ok(ApiResponse::no_content())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -48,6 +48,7 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
             "GET /v1/creators/{creatorId}" => get(state, &req).await,
             "GET /v1/creators/me" => me(state, &req).await,
             "PUT /v1/creators/me" => save(state, &req).await,
+            "DELETE /v1/creators/me" => delete(state, &req).await,
             "POST /v1/creators/me/social-accounts" => link(state, &req).await,
             "DELETE /v1/creators/me/social-accounts/{platform}" => unlink(state, &req).await,
             "POST /v1/creators/me/portfolio" => add_portfolio(state, &req).await,
@@ -221,6 +222,17 @@ async fn save(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     } else {
         ApiResponse::ok(&p)
     }
+}
+
+/// Delete your profile and free its handle (refused while a contract is open).
+#[utoipa::path(delete, path = "/v1/creators/me", tag = "creator profile", operation_id = "delete_my_profile", security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"),
+              (status = 404, description = "No profile", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "Open contracts", body = Problem, content_type = "application/problem+json")))]
+async fn delete(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let me = principal(req)?.creator_id()?;
+    flows::delete_profile(&state.platform.store, &me, state.platform.clock.now()).await?;
+    Ok(ApiResponse::no_content())
 }
 
 /// Link (or refresh) the account of one platform with its statistics and audience.

@@ -12,11 +12,13 @@ pub const CONTRACTS: &str = "contracts";
 
 pub mod kind {
     pub const PROFILE_UPDATED: &str = "CreatorProfileUpdated";
+    pub const PROFILE_DELETED: &str = "CreatorProfileDeleted";
     pub const VERIFICATION_REQUESTED: &str = "VerificationRequested";
     pub const VERIFICATION_REVIEWED: &str = "VerificationReviewed";
     pub const REPUTATION_UPDATED: &str = "CreatorReputationUpdated";
     pub const CAMPAIGN_CREATED: &str = "CampaignCreated";
     pub const CAMPAIGN_UPDATED: &str = "CampaignUpdated";
+    pub const CAMPAIGN_DELETED: &str = "CampaignDeleted";
     pub const CAMPAIGN_TRANSITIONED: &str = "CampaignTransitioned";
     pub const CREATOR_INVITED: &str = "CreatorInvited";
     pub const APPLICATION_SUBMITTED: &str = "ApplicationSubmitted";

@@ -125,6 +125,55 @@ where
     .await
 }
 
+/// Delete the profile (and free the handle). Refused while a contract is
+/// waiting for signatures or signed: those need the creator.
+pub async fn delete_profile(store: &Store, creator: &UserId, now: Timestamp) -> Result<(), Error> {
+    let p = my_profile(store, creator).await?;
+    let mut cursor = None;
+    loop {
+        let page = repo::contracts_of_creator(store, creator, 100, cursor).await?;
+        if page.items.iter().any(|k| {
+            matches!(
+                k.status,
+                crate::contract::ContractStatus::PendingSignatures
+                    | crate::contract::ContractStatus::Signed
+            )
+        }) {
+            return Err(Error::conflict(
+                "open-contracts",
+                "finish or cancel your open contracts before deleting your profile",
+            ));
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let tx = Tx::new()
+        .write(Write::Delete {
+            key: repo::profile_key(creator),
+            expected_version: Some(p.version),
+            label: "creator".into(),
+        })
+        .write(Write::ReleaseUnique {
+            kind: "handle",
+            value: p.handle.clone(),
+            owner: creator.to_string(),
+        })
+        .event(event(
+            CREATORS,
+            kind::PROFILE_DELETED,
+            None,
+            creator.as_str(),
+            now,
+            json!({"creatorId": creator}),
+        ));
+    commit(store, tx, &[]).await.map_err(|e| match e {
+        Retry::Lost => Error::conflict("conflict", "the profile changed; retry"),
+        Retry::Failed(e) => e,
+    })
+}
+
 pub async fn request_verification(
     store: &Store,
     creator: &UserId,
@@ -293,6 +342,49 @@ pub async fn update_campaign(
         }
     })
     .await
+}
+
+/// Delete a draft (published campaigns are cancelled and archived instead).
+pub async fn delete_campaign(
+    store: &Store,
+    org: &OrgId,
+    id: &CampaignId,
+    actor: &str,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let c = repo::campaign(store, org, id).await?;
+    if c.status != CampaignStatus::Draft {
+        return Err(Error::conflict(
+            "campaign-locked",
+            format!(
+                "only drafts can be deleted; cancel a {} campaign instead",
+                c.status
+            ),
+        ));
+    }
+    let tx = Tx::new()
+        .write(Write::Delete {
+            key: repo::campaign_key(org, id),
+            expected_version: Some(c.version),
+            label: "campaign".into(),
+        })
+        .write(Write::Delete {
+            key: nexus_store::Key::new(format!("CAMPAIGN#{id}"), "REF"),
+            expected_version: None,
+            label: "ref".into(),
+        })
+        .event(event(
+            CAMPAIGNS,
+            kind::CAMPAIGN_DELETED,
+            Some(org.clone()),
+            actor,
+            now,
+            json!({"campaignId": id, "orgId": org}),
+        ));
+    commit(store, tx, &[]).await.map_err(|e| match e {
+        Retry::Lost => Error::conflict("conflict", "the campaign changed; retry"),
+        Retry::Failed(e) => e,
+    })
 }
 
 /// A person's move (`POST /transitions`), with the plan's active-campaign limit.
