@@ -540,6 +540,7 @@ async fn withdraw(state: &State, req: &Request) -> Result<ApiResponse, Error> {
         list,
         get,
         update,
+        delete,
         transition,
         matches,
         invite,

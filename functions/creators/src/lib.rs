@@ -351,6 +351,7 @@ async fn list_verifications(state: &State, req: &Request) -> Result<ApiResponse,
         get,
         me,
         save,
+        delete,
         link,
         unlink,
         add_portfolio,
@@ -374,4 +375,16 @@ pub struct Api;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
     Api::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_documented_once() {
+        let doc = serde_json::to_value(super::openapi()).unwrap();
+        let me = &doc["paths"]["/v1/creators/me"];
+        for m in ["get", "put", "delete"] {
+            assert!(me[m].is_object(), "{m} /v1/creators/me: {me}");
+        }
+    }
 }
