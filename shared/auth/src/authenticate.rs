@@ -132,7 +132,7 @@ mod tests {
                 id: "usr_1".into(),
                 org: Some("org_1".into()),
                 role: Some("admin".into()),
-                account: None,
+                account: Some("brand".into()),
                 staff: false,
                 session: None,
             }
