@@ -20,8 +20,12 @@ use serde::{Deserialize, Serialize};
 pub mod bench;
 mod cursor;
 mod query;
+#[cfg(feature = "s3")]
+pub mod snapshot;
 pub mod tantivy_adapter;
 
+#[cfg(feature = "s3")]
+pub use snapshot::{S3Snapshots, SnapshotReader, SnapshotWriter};
 pub use tantivy_adapter::{IndexOptions, TantivySearch, RATE_CURRENCIES};
 
 /// Platforms a [`PlatformStats`] or [`SearchQuery::platform`] may name.
