@@ -11,6 +11,10 @@
 //! [`tantivy_adapter`]). Every sort is total: ties are broken by `creator_id`
 //! ascending, so pages never overlap and never skip a creator while the index
 //! is unchanged.
+//!
+//! With the `s3` feature, [`snapshot`] ships the tantivy index through S3 for
+//! Lambda: one [`SnapshotWriter`] publishes, many [`SnapshotReader`]s pull
+//! (see `README.md`).
 
 use std::collections::BTreeMap;
 
