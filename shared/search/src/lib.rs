@@ -11,6 +11,10 @@
 //! [`tantivy_adapter`]). Every sort is total: ties are broken by `creator_id`
 //! ascending, so pages never overlap and never skip a creator while the index
 //! is unchanged.
+//!
+//! With the `s3` feature, [`snapshot`] ships the tantivy index through S3 for
+//! Lambda: one [`SnapshotWriter`] publishes, many [`SnapshotReader`]s pull
+//! (see `README.md`).
 
 use std::collections::BTreeMap;
 
@@ -20,8 +24,12 @@ use serde::{Deserialize, Serialize};
 pub mod bench;
 mod cursor;
 mod query;
+#[cfg(feature = "s3")]
+pub mod snapshot;
 pub mod tantivy_adapter;
 
+#[cfg(feature = "s3")]
+pub use snapshot::{S3Snapshots, SnapshotReader, SnapshotWriter};
 pub use tantivy_adapter::{IndexOptions, TantivySearch, RATE_CURRENCIES};
 
 /// Platforms a [`PlatformStats`] or [`SearchQuery::platform`] may name.

@@ -241,6 +241,8 @@ struct Inner {
     index: Index,
     reader: IndexReader,
     writer: Mutex<Option<IndexWriter>>,
+    /// Opened by [`TantivySearch::open_read_only`]: never creates a writer.
+    read_only: bool,
     options: IndexOptions,
     fields: Fields,
 }
@@ -273,17 +275,41 @@ impl TantivySearch {
     }
 
     pub fn open_with(dir: &Path, options: IndexOptions) -> Result<Self, SearchError> {
+        let (index, fields) = Self::open_dir(dir)?;
+        Self::with_index(index, fields, options)
+    }
+
+    /// The index in `dir` without an index writer (no writer lock, no
+    /// indexing heap, no merges or file deletions): a replica whose files are
+    /// replaced from outside (see `snapshot::SnapshotReader`), made visible
+    /// by [`TantivySearch::reload`]. `upsert`/`remove` fail with
+    /// [`SearchError::Backend`]. An empty index is created when `dir` has none.
+    pub fn open_read_only(dir: &Path, options: IndexOptions) -> Result<Self, SearchError> {
+        let (index, fields) = Self::open_dir(dir)?;
+        Self::build(index, fields, options, false)
+    }
+
+    fn open_dir(dir: &Path) -> Result<(Index, Fields), SearchError> {
         std::fs::create_dir_all(dir).map_err(backend)?;
         let (schema, fields) = schema();
         let directory = MmapDirectory::open(dir).map_err(backend)?;
         let index = Index::open_or_create(directory, schema).map_err(backend)?;
-        Self::with_index(index, fields, options)
+        Ok((index, fields))
     }
 
     fn with_index(
+        index: Index,
+        fields: Fields,
+        options: IndexOptions,
+    ) -> Result<Self, SearchError> {
+        Self::build(index, fields, options, true)
+    }
+
+    fn build(
         mut index: Index,
         fields: Fields,
         options: IndexOptions,
+        writable: bool,
     ) -> Result<Self, SearchError> {
         register_analyzers(&index);
         if options.search_threads > 1 {
@@ -291,9 +317,15 @@ impl TantivySearch {
                 .set_multithread_executor(options.search_threads)
                 .map_err(backend)?;
         }
-        let writer = index
-            .writer_with_num_threads(options.writer_threads, options.heap_bytes)
-            .map_err(backend)?;
+        let writer = if writable {
+            Some(
+                index
+                    .writer_with_num_threads(options.writer_threads, options.heap_bytes)
+                    .map_err(backend)?,
+            )
+        } else {
+            None
+        };
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -303,7 +335,8 @@ impl TantivySearch {
             inner: Arc::new(Inner {
                 index,
                 reader,
-                writer: Mutex::new(Some(writer)),
+                writer: Mutex::new(writer),
+                read_only: !writable,
                 options,
                 fields,
             }),
@@ -338,6 +371,13 @@ impl TantivySearch {
     /// Documents currently searchable.
     pub fn num_docs(&self) -> u64 {
         self.inner.reader.searcher().num_docs()
+    }
+
+    /// Makes the last commit in the index directory searchable: after its
+    /// `meta.json` was replaced from outside (a snapshot pull). Commits made
+    /// through this handle are visible without it.
+    pub fn reload(&self) -> Result<(), SearchError> {
+        self.inner.reader.reload().map_err(backend)
     }
 }
 
@@ -376,9 +416,13 @@ impl Inner {
             .writer
             .lock()
             .map_err(|_| SearchError::Backend("index writer lock poisoned".into()))?;
-        let writer = guard
-            .as_mut()
-            .ok_or_else(|| SearchError::Backend("index writer unavailable".into()))?;
+        let writer = guard.as_mut().ok_or_else(|| {
+            SearchError::Backend(if self.read_only {
+                "read-only index".into()
+            } else {
+                "index writer unavailable".into()
+            })
+        })?;
         let out = f(writer)?;
         self.reader.reload().map_err(backend)?;
         Ok(out)
@@ -412,6 +456,9 @@ impl Inner {
     }
 
     fn compact(&self) -> Result<(), SearchError> {
+        if self.read_only {
+            return Err(SearchError::Backend("read-only index".into()));
+        }
         let mut guard = self
             .writer
             .lock()
