@@ -1,5 +1,5 @@
-//! A minimal Lambda Runtime API (and Secrets Manager stand-in) to time a
-//! function binary's init: spawn → first `GET /2018-06-01/runtime/invocation/next`.
+//! A minimal Lambda Runtime API (with Secrets Manager and S3 stand-ins) to time
+//! a function binary's init: spawn → first `GET /2018-06-01/runtime/invocation/next`.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -35,6 +35,17 @@ async fn secrets() -> axum::response::Response {
     ))
 }
 
+/// S3 `GetObject` of a key that doesn't exist: what the search indexer's
+/// first cold start sees when it looks for a published index snapshot.
+async fn no_such_key() -> axum::response::Response {
+    axum::response::IntoResponse::into_response((
+        axum::http::StatusCode::NOT_FOUND,
+        [("content-type", "application/xml")],
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code>\
+         <Message>The specified key does not exist.</Message></Error>",
+    ))
+}
+
 pub async fn measure(bin: &Path, runs: usize) -> Result<Vec<f64>, String> {
     if !bin.is_file() {
         return Err(format!("{} not built", bin.display()));
@@ -45,6 +56,7 @@ pub async fn measure(bin: &Path, runs: usize) -> Result<Vec<f64>, String> {
     let app = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route("/", any(secrets))
+        .fallback(no_such_key)
         .with_state(api.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -71,6 +83,16 @@ pub async fn measure(bin: &Path, runs: usize) -> Result<Vec<f64>, String> {
             .env("TABLE_NAME", "nexus-bench")
             .env("EVENT_BUS_NAME", "nexus-bench")
             .env("MEDIA_BUCKET", "nexus-bench")
+            .env("S3_FORCE_PATH_STYLE", "true")
+            .env("SCHEDULE_GROUP", "nexus-bench")
+            .env(
+                "SCHEDULER_ROLE_ARN",
+                "arn:aws:iam::000000000000:role/nexus-bench-scheduler",
+            )
+            .env(
+                "REMINDERS_TARGET_ARN",
+                "arn:aws:lambda:us-east-1:000000000000:function:nexus-bench-reminders",
+            )
             .env("CURSOR_KEY", "bench-cursor-key")
             .env(
                 "JWT_KEY_SECRET_ARN",
@@ -82,17 +104,60 @@ pub async fn measure(bin: &Path, runs: usize) -> Result<Vec<f64>, String> {
             .env("KMS_KEY_ID", "alias/nexus-bench")
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| e.to_string())?;
-        let polled = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
-        let _ = child.kill().await;
+        // The first poll, or the process exiting during init, or 10 s.
+        let polled = tokio::select! {
+            at = rx.recv() => at,
+            _ = child.wait() => None,
+            _ = tokio::time::sleep(Duration::from_secs(10)) => None,
+        };
+        let _ = child.start_kill();
+        let output = child.wait_with_output().await.map_err(|e| e.to_string())?;
         match polled {
-            Ok(Some(at)) => out.push(at.duration_since(started).as_secs_f64() * 1000.0),
-            _ => return Err("no Runtime API poll within 10 s (init failed?)".into()),
+            Some(at) => out.push(at.duration_since(started).as_secs_f64() * 1000.0),
+            None => {
+                // Say why: the last line the function wrote (its init error).
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                let why = stderr.lines().rev().find(|l| !l.trim().is_empty());
+                return Err(format!(
+                    "init ended without a Runtime API poll: {}",
+                    why.unwrap_or("nothing on stderr (timed out after 10 s?)")
+                ));
+            }
         }
     }
     server.abort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn a_function_that_fails_init_is_reported_with_its_error() {
+        let dir = std::env::temp_dir().join(format!("nexus-bench-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bin = dir.join("broken");
+        std::fs::write(
+            &bin,
+            "#!/bin/sh\necho starting >&2\necho 'Error: environment variable FOO is required' >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let started = std::time::Instant::now();
+        let err = super::measure(&bin, 3).await.unwrap_err();
+        assert_eq!(
+            err,
+            "init ended without a Runtime API poll: Error: environment variable FOO is required"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "no 10 s wait"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
