@@ -110,6 +110,10 @@ check-templates: tools
 # then deploys x86_64 code as x86_64 instead of failing at run time.
 ARCH_PARAM_RANGE := /^Parameters:/,/^[^ ]/{/^  Architecture:/,/^  [^ ]/
 build: tools
+	@if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx '$(AARCH64_TARGET)'; then \
+	  echo "rustup target add $(AARCH64_TARGET)  (the deploy target is arm64)"; \
+	  rustup target add $(AARCH64_TARGET) || true; \
+	fi
 	@if rustup target list --installed 2>/dev/null | grep -qx '$(AARCH64_TARGET)' \
 	   || test -d "$$(rustc --print sysroot)/lib/rustlib/$(AARCH64_TARGET)/lib"; then \
 	  arch=arm64; \
