@@ -110,6 +110,17 @@ pub struct TableDef {
     pub stream_view_type: Option<String>,
 }
 
+/// The value `template.yaml` gives a function's environment variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    /// A literal (`SEARCH_SNAPSHOT_PREFIX: search/creators/`).
+    Text(String),
+    /// `!Ref X` or `!GetAtt X.Attr`: the logical id of a parameter or resource.
+    Ref(String),
+    /// Anything only CloudFormation resolves (`!Sub`, `!Join`, dynamic references).
+    Expression,
+}
+
 fn s(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -215,6 +226,38 @@ impl Template {
                 })
             })
             .collect()
+    }
+
+    /// A function's environment as deployed: `Globals.Function.Environment`
+    /// overlaid with the function's own `Environment.Variables`.
+    pub fn environment(&self, logical_id: &str) -> BTreeMap<String, EnvValue> {
+        let own = self
+            .resources()
+            .find(|(id, _)| id == logical_id)
+            .and_then(|(_, r)| r.get("Properties")?.get("Environment"));
+        [self.global_function("Environment"), own]
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("Variables")?.as_mapping())
+            .flat_map(|m| m.iter())
+            .filter_map(|(k, v)| {
+                let value = match (s(v), Self::resolve_ref(v)) {
+                    (Some(text), _) => EnvValue::Text(text),
+                    (None, Some(id)) => EnvValue::Ref(id),
+                    (None, None) => EnvValue::Expression,
+                };
+                Some((s(k)?, value))
+            })
+            .collect()
+    }
+
+    /// The `Default` of a template parameter.
+    pub fn parameter_default(&self, name: &str) -> Option<String> {
+        self.root
+            .get("Parameters")?
+            .get(name)?
+            .get("Default")
+            .and_then(s)
     }
 
     fn events_of<'a>(&'a self, ty: &'a str) -> impl Iterator<Item = (String, &'a Value)> + 'a {
@@ -570,5 +613,53 @@ Resources:
         )
         .unwrap();
         assert_eq!(t.scheduler_targets(), ["Reminders"]);
+    }
+
+    #[test]
+    fn a_function_environment_is_the_globals_overlaid_with_its_own() {
+        let t = Template::parse(
+            r#"
+Parameters:
+  Stage: {Type: String, Default: dev}
+Globals:
+  Function:
+    Environment:
+      Variables:
+        STAGE: !Ref Stage
+        TABLE_NAME: !Ref Table
+        KEY: !Sub '{{resolve:secretsmanager:${Secret}}}'
+        PREFIX: global/
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/fn
+      Environment:
+        Variables:
+          PREFIX: own/
+          TARGET_ARN: !GetAtt Other.Arn
+          RETRIES: 3
+  Other:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: functions/other}
+"#,
+        )
+        .unwrap();
+        let env = t.environment("Fn");
+        let got: Vec<(&str, &EnvValue)> = env.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        assert_eq!(
+            got,
+            [
+                ("KEY", &EnvValue::Expression),
+                ("PREFIX", &EnvValue::Text("own/".into())),
+                ("RETRIES", &EnvValue::Text("3".into())),
+                ("STAGE", &EnvValue::Ref("Stage".into())),
+                ("TABLE_NAME", &EnvValue::Ref("Table".into())),
+                ("TARGET_ARN", &EnvValue::Ref("Other".into())),
+            ]
+        );
+        assert_eq!(t.environment("Other").len(), 4, "globals only");
+        assert_eq!(t.parameter_default("Stage").as_deref(), Some("dev"));
+        assert_eq!(t.parameter_default("Table"), None);
     }
 }
