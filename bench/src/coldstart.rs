@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::routing::{any, get};
 use axum::Router;
+use nexus_wiring::template::{EnvValue, Template};
 use tokio::sync::{mpsc, Mutex};
 
 #[derive(Clone)]
@@ -46,7 +47,37 @@ async fn no_such_key() -> axum::response::Response {
     ))
 }
 
-pub async fn measure(bin: &Path, runs: usize) -> Result<Vec<f64>, String> {
+/// The environment `template.yaml` gives a function, with stand-ins where
+/// only CloudFormation knows the value: a parameter's `Default`, an ARN-shaped
+/// name for `*_ARN` references, the logical id for other references.
+pub fn template_env(template: &Template, logical_id: &str) -> Vec<(String, String)> {
+    template
+        .environment(logical_id)
+        .into_iter()
+        .map(|(name, value)| {
+            let value = match value {
+                EnvValue::Text(text) => text,
+                EnvValue::Ref(id) => match template.parameter_default(&id) {
+                    Some(default) => default,
+                    None if name.ends_with("_ARN") => {
+                        format!("arn:aws:bench:us-east-1:000000000000:nexus-bench/{id}")
+                    }
+                    None => format!("nexus-bench-{id}"),
+                },
+                EnvValue::Expression => format!("nexus-bench-{}", name.to_lowercase()),
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+/// Times `runs` cold inits of `bin` with `env` (see [`template_env`]) on top
+/// of what the Lambda service sets.
+pub async fn measure(
+    bin: &Path,
+    env: &[(String, String)],
+    runs: usize,
+) -> Result<Vec<f64>, String> {
     if !bin.is_file() {
         return Err(format!("{} not built", bin.display()));
     }
@@ -80,28 +111,10 @@ pub async fn measure(bin: &Path, runs: usize) -> Result<Vec<f64>, String> {
             .env("AWS_ACCESS_KEY_ID", "bench")
             .env("AWS_SECRET_ACCESS_KEY", "bench")
             .env("AWS_ENDPOINT_URL", format!("http://{addr}"))
-            .env("TABLE_NAME", "nexus-bench")
-            .env("EVENT_BUS_NAME", "nexus-bench")
-            .env("MEDIA_BUCKET", "nexus-bench")
+            // Path-style S3 addressing, so the SDK talks to this stand-in.
             .env("S3_FORCE_PATH_STYLE", "true")
-            .env("SCHEDULE_GROUP", "nexus-bench")
-            .env(
-                "SCHEDULER_ROLE_ARN",
-                "arn:aws:iam::000000000000:role/nexus-bench-scheduler",
-            )
-            .env(
-                "REMINDERS_TARGET_ARN",
-                "arn:aws:lambda:us-east-1:000000000000:function:nexus-bench-reminders",
-            )
-            .env("CURSOR_KEY", "bench-cursor-key")
-            .env(
-                "JWT_KEY_SECRET_ARN",
-                "arn:aws:secretsmanager:us-east-1:000000000000:secret:jwt",
-            )
-            .env("JWT_ISSUER", "https://api.nexus.local")
-            .env("APP_URL", "https://app.nexus.local")
-            .env("MAIL_FROM", "no-reply@nexus.dev")
-            .env("KMS_KEY_ID", "alias/nexus-bench")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            // Quieter than the template's LogLevel: init logs are not what we time.
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -137,6 +150,26 @@ pub async fn measure(bin: &Path, runs: usize) -> Result<Vec<f64>, String> {
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
+    #[test]
+    fn the_environment_comes_from_the_template() {
+        let template = nexus_devenv::load_template().unwrap();
+        let env = |id: &str| -> std::collections::BTreeMap<String, String> {
+            super::template_env(&template, id).into_iter().collect()
+        };
+        let milestones = env("MilestonesFunction");
+        assert_eq!(milestones["STAGE"], "dev", "a parameter's default");
+        assert_eq!(milestones["TABLE_NAME"], "nexus-bench-Table");
+        assert_eq!(
+            milestones["REMINDERS_TARGET_ARN"],
+            "arn:aws:bench:us-east-1:000000000000:nexus-bench/RemindersFunction"
+        );
+        assert_eq!(milestones["CURSOR_KEY"], "nexus-bench-cursor_key");
+        let campaigns = env("CampaignsFunction");
+        assert_eq!(campaigns["EMBEDDINGS"], "bedrock");
+        assert_eq!(campaigns["SEARCH_SNAPSHOT_PREFIX"], "search/creators/");
+        assert!(!campaigns.contains_key("SCHEDULE_GROUP"));
+    }
+
     #[tokio::test]
     async fn a_function_that_fails_init_is_reported_with_its_error() {
         let dir = std::env::temp_dir().join(format!("nexus-bench-{}", ulid::Ulid::new()));
@@ -149,7 +182,7 @@ mod tests {
         .unwrap();
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
         let started = std::time::Instant::now();
-        let err = super::measure(&bin, 3).await.unwrap_err();
+        let err = super::measure(&bin, &[], 3).await.unwrap_err();
         assert_eq!(
             err,
             "init ended without a Runtime API poll: Error: environment variable FOO is required"

@@ -110,9 +110,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         println!("| function | p50 | p99 | max |");
         println!("|---|---:|---:|---:|");
-        for f in &functions {
+        for def in template.functions() {
+            let f = &def.name;
             let bin = root.join("target/release").join(f);
-            match coldstart::measure(&bin, args.cold_runs).await {
+            let env = coldstart::template_env(&template, &def.logical_id);
+            match coldstart::measure(&bin, &env, args.cold_runs).await {
                 Ok(mut ms) => {
                     ms.sort_by(|a, b| a.total_cmp(b));
                     println!(
