@@ -109,13 +109,15 @@ check-templates: tools
 # we rewrite that default in .aws-sam/build/template.yaml: a plain `sam deploy`
 # then deploys x86_64 code as x86_64 instead of failing at run time.
 ARCH_PARAM_RANGE := /^Parameters:/,/^[^ ]/{/^  Architecture:/,/^  [^ ]/
+# Shell test: is the arm64 target installed (rustup, or the rustc sysroot)?
+HAS_AARCH64 := { rustup target list --installed 2>/dev/null | grep -qx '$(AARCH64_TARGET)' \
+	|| test -d "$$(rustc --print sysroot)/lib/rustlib/$(AARCH64_TARGET)/lib"; }
 build: tools
-	@if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx '$(AARCH64_TARGET)'; then \
+	@$(HAS_AARCH64) || ! command -v rustup >/dev/null || { \
 	  echo "rustup target add $(AARCH64_TARGET)  (the deploy target is arm64)"; \
 	  rustup target add $(AARCH64_TARGET) || true; \
-	fi
-	@if rustup target list --installed 2>/dev/null | grep -qx '$(AARCH64_TARGET)' \
-	   || test -d "$$(rustc --print sysroot)/lib/rustlib/$(AARCH64_TARGET)/lib"; then \
+	}
+	@if $(HAS_AARCH64); then \
 	  arch=arm64; \
 	else \
 	  arch=x86_64; \
