@@ -3,9 +3,10 @@
 //! 1. Release binary size of every function in template.yaml (host build,
 //!    stripped; plus the arm64 `bootstrap` from `make build` when present).
 //! 2. Cold init: process start → first `GET /runtime/invocation/next` against
-//!    a small local Lambda Runtime API (the function's init includes loading
-//!    AWS config and, for the authorizer, fetching its key from a local
-//!    Secrets Manager stand-in).
+//!    a small local Lambda Runtime API, with the environment template.yaml
+//!    gives the function (the function's init includes loading AWS config
+//!    and, for the authorizer, fetching its key from a local Secrets Manager
+//!    stand-in; the search indexer looks for a snapshot in an S3 stand-in).
 //! 3. Latency (p50/p99) and requests/s through the local gateway for
 //!    `GET /health` and a store round-trip (`POST /v1/orgs` + `GET /v1/orgs/{id}`).
 //! 4. Creator search: bulk indexing time, index size and query latency
