@@ -251,6 +251,86 @@ impl Template {
             .collect()
     }
 
+    /// The whole template, for checks this model does not cover (tests).
+    pub fn root(&self) -> &Value {
+        &self.root
+    }
+
+    /// A resource by logical id.
+    pub fn resource(&self, logical_id: &str) -> Option<&Value> {
+        self.root.get("Resources")?.get(logical_id)
+    }
+
+    /// `(logical id, resource)` of every resource of type `ty`, in template order.
+    pub fn resources_of_type(&self, ty: &str) -> Vec<(String, &Value)> {
+        self.resources_of(ty)
+    }
+
+    /// The value of a named condition (`Conditions:`), evaluated with the
+    /// parameters' defaults (the dev stage, which the local platform mirrors).
+    /// `None` for an unknown condition or a construct this reader does not
+    /// evaluate (`!Equals`, `!Not`, `!And`, `!Or`, `!Condition` over literals
+    /// and `!Ref <parameter>` are supported).
+    pub fn condition(&self, name: &str) -> Option<bool> {
+        self.condition_depth(name, 0)
+    }
+
+    fn condition_depth(&self, name: &str, depth: usize) -> Option<bool> {
+        if depth > 16 {
+            return None;
+        }
+        let c = self.root.get("Conditions")?.get(name)?;
+        self.eval_condition(c, depth + 1)
+    }
+
+    fn eval_condition(&self, v: &Value, depth: usize) -> Option<bool> {
+        let Value::Tagged(t) = v else {
+            return None;
+        };
+        let args = || t.value.as_sequence().cloned().unwrap_or_default();
+        match t.tag.to_string().as_str() {
+            "!Equals" => {
+                let a = args();
+                let (x, y) = (a.first()?, a.get(1)?);
+                Some(self.scalar(x)? == self.scalar(y)?)
+            }
+            "!Not" => Some(!self.eval_condition(args().first()?, depth)?),
+            "!And" => args()
+                .iter()
+                .map(|c| self.eval_condition(c, depth))
+                .try_fold(true, |acc, c| Some(acc && c?)),
+            "!Or" => args()
+                .iter()
+                .map(|c| self.eval_condition(c, depth))
+                .try_fold(false, |acc, c| Some(acc || c?)),
+            "!Condition" => self.condition_depth(&s(&t.value)?, depth),
+            _ => None,
+        }
+    }
+
+    /// A literal, or a parameter's default through `!Ref`.
+    fn scalar(&self, v: &Value) -> Option<String> {
+        match v {
+            Value::Tagged(t) if t.tag == "!Ref" => self.parameter_default(&s(&t.value)?),
+            other => s(other),
+        }
+    }
+
+    /// `!If [condition, then, else]` resolved with [`Template::condition`];
+    /// any other value as it is.
+    pub fn resolve_if<'a>(&'a self, v: &'a Value) -> &'a Value {
+        if let Value::Tagged(t) = v {
+            if t.tag == "!If" {
+                if let Some([c, yes, no]) = t.value.as_sequence().map(Vec::as_slice) {
+                    if let Some(holds) = s(c).and_then(|c| self.condition(&c)) {
+                        return self.resolve_if(if holds { yes } else { no });
+                    }
+                }
+            }
+        }
+        v
+    }
+
     /// The `Default` of a template parameter.
     pub fn parameter_default(&self, name: &str) -> Option<String> {
         self.root
@@ -352,6 +432,7 @@ impl Template {
         let c = self.http_api()?.get("CorsConfiguration")?;
         let list = |k: &str| -> Vec<String> {
             c.get(k)
+                .map(|v| self.resolve_if(v))
                 .and_then(Value::as_sequence)
                 .map(|xs| xs.iter().filter_map(s).collect())
                 .unwrap_or_default()
@@ -613,6 +694,46 @@ Resources:
         )
         .unwrap();
         assert_eq!(t.scheduler_targets(), ["Reminders"]);
+    }
+
+    #[test]
+    fn conditions_are_evaluated_with_parameter_defaults() {
+        let t = Template::parse(
+            r#"
+Parameters:
+  Stage: {Type: String, Default: dev}
+  Topic: {Type: String, Default: ''}
+  Count: {Type: Number, Default: 0}
+Conditions:
+  IsDev: !Equals [!Ref Stage, dev]
+  IsProd: !Equals [prod, !Ref Stage]
+  HasTopic: !Not [!Equals [!Ref Topic, '']]
+  Reserve: !Not [!Equals [!Ref Count, '0']]
+  DevWithoutTopic: !And [!Condition IsDev, !Not [!Condition HasTopic]]
+  Either: !Or [!Condition IsProd, !Condition HasTopic]
+  Loop: !Condition Loop
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration:
+        AllowOrigins: !If [IsDev, ['*'], [!Ref AppUrl]]
+        AllowMethods: !If [IsProd, [GET], !If [IsDev, [GET, POST], []]]
+"#,
+        )
+        .unwrap();
+        let c = |n: &str| t.condition(n);
+        assert_eq!(c("IsDev"), Some(true));
+        assert_eq!(c("IsProd"), Some(false));
+        assert_eq!(c("HasTopic"), Some(false));
+        assert_eq!(c("Reserve"), Some(false));
+        assert_eq!(c("DevWithoutTopic"), Some(true));
+        assert_eq!(c("Either"), Some(false));
+        assert_eq!(c("Loop"), None, "recursion is bounded");
+        assert_eq!(c("Missing"), None);
+        let cors = t.cors().unwrap();
+        assert_eq!(cors.allow_origins, ["*"]);
+        assert_eq!(cors.allow_methods, ["GET", "POST"]);
     }
 
     #[test]
