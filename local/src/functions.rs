@@ -508,6 +508,7 @@ mod tests {
             schedule_group: Some("g".into()),
             scheduler_role_arn: Some("arn:aws:iam::000000000000:role/r".into()),
             reminders_target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:f".into()),
+            schedule_dlq_arn: Some("arn:aws:sqs:us-east-1:000000000000:q".into()),
         };
         let platform = nexus_ports::Platform::from_sdk(config, &sdk, None);
         let keys = nexus_auth::KeyRing::from_secrets(&"s".repeat(40), &[]).unwrap();

@@ -60,6 +60,12 @@ pub fn function_arn(logical_id: &str) -> String {
     format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{logical_id}")
 }
 
+/// The ARN of a local SQS queue (by logical id); dead letters addressed to it
+/// are written to `<state dir>/dlq/`.
+pub fn queue_arn(logical_id: &str) -> String {
+    format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{logical_id}")
+}
+
 /// A random RFC 4122 version-4 UUID (EventBridge event ids, request ids).
 pub fn uuid4() -> String {
     let mut b: [u8; 16] = rand::random();

@@ -12,9 +12,11 @@
 //! the [`LocalScheduler`] as `Platform.scheduler`; the config carries the
 //! scheduling variables a deployed function would get from the template:
 //! `SCHEDULE_GROUP` = `nexus-<stage>`, `SCHEDULER_ROLE_ARN` =
-//! `arn:aws:iam::000000000000:role/SchedulerInvokeRole` and
+//! `arn:aws:iam::000000000000:role/SchedulerInvokeRole`,
 //! `REMINDERS_TARGET_ARN` = the local ARN ([`crate::function_arn`]) of the
-//! template function whose `CodeUri` is `functions/reminders`.
+//! template function whose `CodeUri` is `functions/reminders`, and
+//! `SCHEDULE_DLQ_ARN` = the local ARN ([`crate::queue_arn`]) of the queue a
+//! function's `SCHEDULE_DLQ_ARN` refers to in the template.
 //!
 //! # Workers: the extension point
 //!
@@ -38,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use nexus_devenv::dynamodb_local::{DynamoDbLocal, LaunchError};
 use nexus_devenv::CreateTable;
-use nexus_wiring::template::Template;
+use nexus_wiring::template::{EnvValue, Template};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -48,7 +50,7 @@ use crate::dlq::DeadLetters;
 use crate::eventbridge::{self, LocalBus};
 use crate::functions::{self, BoxFuture, Deps, Functions};
 use crate::gateway::{self, Gateway};
-use crate::scheduler::LocalScheduler;
+use crate::scheduler::{AsyncInvoke, LocalScheduler};
 use crate::state::StateDir;
 use crate::streams::{self, ConsumerConfig, StreamConsumer};
 
@@ -410,6 +412,16 @@ impl LocalPlatform {
                 .iter()
                 .find(|f| f.name == "reminders")
                 .map(|f| crate::function_arn(&f.logical_id)),
+            // The queue a scheduling function's SCHEDULE_DLQ_ARN names.
+            schedule_dlq_arn: defs.iter().find_map(|f| {
+                match template
+                    .environment(&f.logical_id)
+                    .remove("SCHEDULE_DLQ_ARN")
+                {
+                    Some(EnvValue::Ref(id)) => Some(crate::queue_arn(&id)),
+                    _ => None,
+                }
+            }),
         };
         let platform = nexus_ports::Platform::from_sdk(config, &sdk, Some(Arc::new(bus.clone())))
             .with_clock(clock.clone())
@@ -482,7 +494,20 @@ impl LocalPlatform {
             scheduler
                 .runner(
                     &functions,
-                    &template.scheduler_targets(),
+                    &template
+                        .scheduler_targets()
+                        .into_iter()
+                        .map(|id| {
+                            let config = template.event_invoke_config(&id);
+                            let invoke = AsyncInvoke {
+                                retries: config.as_ref().map_or(2, |c| c.maximum_retry_attempts),
+                                on_failure: config
+                                    .and_then(|c| c.on_failure)
+                                    .map(|q| crate::queue_arn(&q)),
+                            };
+                            (id, invoke)
+                        })
+                        .collect::<Vec<_>>(),
                     dlq.clone(),
                     opts.timing.clone(),
                 )

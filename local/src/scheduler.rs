@@ -20,14 +20,27 @@
 //!   permission would on AWS).
 //! - **Invocation.** The target gets the schedule's input with the context
 //!   attributes substituted (`<aws.scheduler.schedule-arn>`,
-//!   `<aws.scheduler.scheduled-time>`, `<aws.scheduler.execution-id>` (new
-//!   per attempt), `<aws.scheduler.attempt-number>`). Success deletes the
-//!   schedule (`ActionAfterCompletion: DELETE`). A failure (error, panic,
-//!   timeout) is retried with [`Timing::backoff`] up to the target's
-//!   `MaximumRetryAttempts`, bounded by [`Timing::scheduler_max_retries`],
-//!   or until `MaximumEventAgeInSeconds` (real time since the first
-//!   attempt); then the schedule is written to `<state dir>/dlq/` and
-//!   recorded as `failed`.
+//!   `<aws.scheduler.scheduled-time>`, `<aws.scheduler.execution-id>`,
+//!   `<aws.scheduler.attempt-number>`). Success deletes the schedule
+//!   (`ActionAfterCompletion: DELETE`). Failures take AWS's two paths:
+//!   - *Undeliverable* (the target is not one SchedulerInvokeRole may
+//!     invoke): Scheduler's own retries, with a new execution id and attempt
+//!     number each, up to the target's `MaximumRetryAttempts` (bounded by
+//!     [`Timing::scheduler_max_retries`]) or `MaximumEventAgeInSeconds`;
+//!     then a Scheduler dead-letter message (the input, with `ERROR_CODE`,
+//!     `EXECUTION_ID`, `SCHEDULE_ARN`, … attributes) goes to the target's
+//!     `DeadLetterConfig` queue, or the invocation is dropped.
+//!   - *Failed in the function* (error, panic, timeout): Scheduler invokes
+//!     Lambda asynchronously, so it is Lambda that retries, re-sending the
+//!     same payload (same execution id, attempt number 1) up to the
+//!     function's `EventInvokeConfig.MaximumRetryAttempts` (2 when absent);
+//!     then Lambda's on-failure record (`requestPayload`, `responsePayload`,
+//!     `condition: RetriesExhausted`) goes to the function's `OnFailure`
+//!     destination, or the event is dropped.
+//!
+//!   Dead letters are files in `<state dir>/dlq/`, named after the queue
+//!   (`…-schedule-<Queue>-….json`, `…-lambda-<Queue>-….json`); the outcome is
+//!   recorded as `failed` with its `deadLetter` queue (null when dropped).
 //! - **Observing.** `GET /_local/schedules` lists pending schedules;
 //!   `?state=fired|failed|skipped|all` lists outcomes (newest last).
 
@@ -70,6 +83,9 @@ struct Entry {
     /// Real time before which no retry is made.
     next_attempt_at: Option<Timestamp>,
     last_error: Option<String>,
+    /// The execution id Lambda's async retries re-send (function failures).
+    #[serde(default)]
+    execution_id: Option<String>,
 }
 
 /// What became of a schedule.
@@ -84,6 +100,9 @@ struct Outcome {
     execution_ids: Vec<String>,
     target: String,
     error: Option<String>,
+    /// The queue ARN the failure was dead-lettered to.
+    #[serde(default)]
+    dead_letter: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -203,29 +222,30 @@ impl LocalScheduler {
                     "executionIds": o.execution_ids,
                     "target": o.target,
                     "error": o.error,
+                    "deadLetter": o.dead_letter,
                 })
             })
             .collect()
     }
 
     /// The worker that fires this scheduler's schedules. `allowed`: the
-    /// logical ids `Template::scheduler_targets` found; each must be a
-    /// direct-invoke function.
+    /// logical ids `Template::scheduler_targets` found, each with its
+    /// asynchronous invocation settings; each must be a direct-invoke function.
     pub fn runner(
         &self,
         functions: &Functions,
-        allowed: &[String],
+        allowed: &[(String, AsyncInvoke)],
         dlq: DeadLetters,
         timing: Timing,
     ) -> Result<SchedulerRunner, String> {
         let mut targets = HashMap::new();
-        for id in allowed {
+        for (id, config) in allowed {
             let f = functions.expect(
                 id,
                 "direct invoke",
                 "SchedulerInvokeRole (scheduler target)",
             )?;
-            targets.insert(crate::function_arn(id), f.clone());
+            targets.insert(crate::function_arn(id), (f.clone(), config.clone()));
         }
         Ok(SchedulerRunner {
             scheduler: self.clone(),
@@ -280,6 +300,7 @@ impl Scheduler for LocalScheduler {
                 first_attempt_at: None,
                 next_attempt_at: None,
                 last_error: None,
+                execution_id: None,
             },
         );
         self.save(&book);
@@ -299,25 +320,52 @@ impl Scheduler for LocalScheduler {
     }
 }
 
+/// A target function's asynchronous invocation settings (its
+/// `EventInvokeConfig` in template.yaml).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsyncInvoke {
+    /// Lambda's retries of a failed invocation (0–2; 2 when not configured).
+    pub retries: u32,
+    /// The `OnFailure` destination's queue ARN ([`crate::queue_arn`]).
+    pub on_failure: Option<String>,
+}
+
+impl Default for AsyncInvoke {
+    fn default() -> Self {
+        Self {
+            retries: 2,
+            on_failure: None,
+        }
+    }
+}
+
+/// Why an attempt did not succeed.
+enum Failure {
+    /// Scheduler could not invoke the target.
+    Undeliverable(String),
+    /// The function ran and failed (`error_type`, message).
+    Function(String, String),
+}
+
 /// The [`Worker`] firing due schedules (see the module docs).
 pub struct SchedulerRunner {
     scheduler: LocalScheduler,
-    /// Target function ARN → function.
-    targets: Arc<HashMap<String, Function>>,
+    /// Target function ARN → function and its async invocation settings.
+    targets: Arc<HashMap<String, (Function, AsyncInvoke)>>,
     dlq: DeadLetters,
     timing: Timing,
 }
 
 impl SchedulerRunner {
-    fn target(&self, arn: &str) -> Result<(Function, InvokeFn), String> {
-        let f = self.targets.get(arn).ok_or_else(|| {
+    fn target(&self, arn: &str) -> Result<(Function, InvokeFn, AsyncInvoke), String> {
+        let (f, config) = self.targets.get(arn).ok_or_else(|| {
             format!(
                 "{arn} is not a scheduler target: template.yaml lets SchedulerInvokeRole invoke only {:?}",
                 self.targets.keys().collect::<Vec<_>>()
             )
         })?;
         match &f.handler {
-            Handler::Invoke(h) => Ok((f.clone(), h.clone())),
+            Handler::Invoke(h) => Ok((f.clone(), h.clone(), config.clone())),
             other => Err(format!("{arn} takes {} events", other.kind())),
         }
     }
@@ -361,6 +409,7 @@ impl SchedulerRunner {
                         execution_ids: vec![],
                         target: entry.schedule.target.arn.clone(),
                         error: None,
+                        dead_letter: None,
                     },
                 );
                 s.save(&book);
@@ -370,10 +419,17 @@ impl SchedulerRunner {
         let _busy = s.0.activity.begin();
         s.0.activity.took(1);
         let attempt = entry.attempts + 1;
-        let execution_id = crate::uuid4();
+        let target = self.target(&entry.schedule.target.arn);
+        // Lambda's async retries re-send the payload Scheduler delivered; a
+        // Scheduler retry is a new execution.
+        let (execution_id, scheduler_attempt) = match (&target, &entry.execution_id) {
+            (Ok(_), Some(id)) => (id.clone(), 1),
+            (Ok(_), None) => (crate::uuid4(), 1),
+            (Err(_), _) => (crate::uuid4(), attempt),
+        };
         let scheduled_time = entry.due.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let arn = s.schedule_arn(&name);
-        let attempt_s = attempt.to_string();
+        let attempt_s = scheduler_attempt.to_string();
         let input = port::substitute(
             &entry.schedule.input,
             &[
@@ -383,133 +439,196 @@ impl SchedulerRunner {
                 (ATTEMPT_NUMBER, &attempt_s),
             ],
         );
-        let result = match self.target(&entry.schedule.target.arn) {
-            Err(e) => Err(e),
-            Ok((function, handler)) => {
+        let (result, config) = match target {
+            Err(e) => (Err(Failure::Undeliverable(e)), None),
+            Ok((function, handler, config)) => {
                 let timeout = function.timeout();
                 let ctx = function.context(&execution_id, timeout);
-                match invoke(handler(LambdaEvent::new(input, ctx)), timeout).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(d)) => Err(format!("{}: {}", d.error_type, d.error_message)),
-                    Err(e) => Err(format!("invocation {e}")),
-                }
+                let result =
+                    match invoke(handler(LambdaEvent::new(input.clone(), ctx)), timeout).await {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err(d)) => Err(Failure::Function(d.error_type, d.error_message)),
+                        Err(e) => Err(Failure::Function(
+                            "Sandbox.Timedout".into(),
+                            format!("invocation {e}"),
+                        )),
+                    };
+                (result, Some(config))
             }
         };
         let letter = self.settle_attempt(
             &entry,
-            now,
-            attempt,
-            execution_id,
-            &arn,
-            &scheduled_time,
+            Attempt {
+                now,
+                number: attempt,
+                scheduler_attempt,
+                execution_id,
+                arn: &arn,
+                scheduled_time: &scheduled_time,
+                input: &input,
+                config: config.as_ref(),
+            },
             result,
         );
-        if let Some(letter) = letter {
-            let function = entry
-                .schedule
-                .target
-                .arn
-                .rsplit(':')
-                .next()
-                .unwrap_or("unknown")
-                .to_owned();
-            if let Err(e) = self.dlq.write("schedule", &function, &letter).await {
-                tracing::error!("writing the dead letter of schedule {name}: {e}");
+        if let Some((kind, queue, letter)) = letter {
+            let queue_name = queue.rsplit(':').next().unwrap_or("unknown");
+            match self.dlq.write(kind, queue_name, &letter).await {
+                Ok(path) => {
+                    tracing::error!(schedule = %name, queue = %queue_name, "dead-lettered: {}", path.display())
+                }
+                Err(e) => tracing::error!("writing the dead letter of schedule {name}: {e}"),
             }
         }
     }
 
-    /// Record an attempt's result; returns the dead letter to write, if any.
-    #[allow(clippy::too_many_arguments)]
+    /// Record an attempt's result; returns the dead letter to write, if any,
+    /// as `(kind, queue ARN, message)`.
     fn settle_attempt(
         &self,
         entry: &Entry,
-        now: Timestamp,
-        attempt: u32,
-        execution_id: String,
-        arn: &str,
-        scheduled_time: &str,
-        result: Result<(), String>,
-    ) -> Option<Value> {
+        a: Attempt<'_>,
+        result: Result<(), Failure>,
+    ) -> Option<(&'static str, String, Value)> {
         let s = &self.scheduler;
         let name = entry.schedule.name.clone();
         let real = Timestamp::now();
         let mut book = s.book();
         let mut ids = book.executions.remove(&name).unwrap_or_default();
-        ids.push(execution_id);
+        if !ids.contains(&a.execution_id) {
+            ids.push(a.execution_id.clone());
+        }
         let Some(mut current) = book.pending.remove(&name) else {
             // Cancelled while it ran.
             s.save(&book);
             return None;
         };
-        match result {
+        let outcome =
+            |state: &str, error: Option<String>, dead_letter: Option<String>, ids| Outcome {
+                name: name.clone(),
+                state: state.into(),
+                scheduled_time: entry.due,
+                at: a.now,
+                attempts: a.number,
+                execution_ids: ids,
+                target: entry.schedule.target.arn.clone(),
+                error,
+                dead_letter,
+            };
+        let failure = match result {
             Ok(()) => {
-                tracing::info!(schedule = %name, attempt, "schedule fired; deleted");
-                LocalScheduler::record(
-                    &mut book,
-                    Outcome {
-                        name,
-                        state: "fired".into(),
-                        scheduled_time: entry.due,
-                        at: now,
-                        attempts: attempt,
-                        execution_ids: ids,
-                        target: entry.schedule.target.arn.clone(),
-                        error: None,
-                    },
-                );
+                tracing::info!(schedule = %name, attempt = a.number, "schedule fired; deleted");
+                LocalScheduler::record(&mut book, outcome("fired", None, None, ids));
+                s.save(&book);
+                return None;
             }
-            Err(error) => {
-                let first = current.first_attempt_at.unwrap_or(real);
+            Err(f) => f,
+        };
+        let first = current.first_attempt_at.unwrap_or(real);
+        let (exhausted, error) = match &failure {
+            Failure::Undeliverable(error) => {
                 let policy = entry.schedule.target.retry;
                 let retries = policy
                     .maximum_retry_attempts
                     .min(self.timing.scheduler_max_retries);
-                let age = real.duration_since(first);
-                let too_old =
-                    age >= SignedDuration::from_secs(i64::from(policy.maximum_event_age_secs));
-                if attempt > retries || too_old {
-                    tracing::error!(schedule = %name, attempt, %error, "schedule failed; dead-lettered");
-                    let letter = json!({
-                        "scheduleArn": arn,
-                        "name": name,
-                        "target": entry.schedule.target.arn,
-                        "scheduledTime": scheduled_time,
-                        "input": entry.schedule.input,
-                        "attempts": attempt,
-                        "executionIds": ids,
-                        "error": error,
-                    });
-                    LocalScheduler::record(
-                        &mut book,
-                        Outcome {
-                            name: name.clone(),
-                            state: "failed".into(),
-                            scheduled_time: entry.due,
-                            at: now,
-                            attempts: attempt,
-                            execution_ids: ids,
-                            target: entry.schedule.target.arn.clone(),
-                            error: Some(error),
+                let too_old = real.duration_since(first)
+                    >= SignedDuration::from_secs(i64::from(policy.maximum_event_age_secs));
+                (a.number > retries || too_old, error.clone())
+            }
+            Failure::Function(kind, message) => {
+                let retries = a
+                    .config
+                    .map_or(2, |c| c.retries)
+                    .min(self.timing.scheduler_max_retries);
+                (a.number > retries, format!("{kind}: {message}"))
+            }
+        };
+        if !exhausted {
+            tracing::warn!(schedule = %name, attempt = a.number, %error, "schedule invocation failed; retrying");
+            current.attempts = a.number;
+            current.first_attempt_at = Some(first);
+            current.last_error = Some(error);
+            if matches!(failure, Failure::Function(..)) {
+                current.execution_id = Some(a.execution_id.clone());
+            }
+            let wait = SignedDuration::try_from(self.timing.backoff(a.number))
+                .unwrap_or(SignedDuration::from_secs(1));
+            current.next_attempt_at = Some(real + wait);
+            book.executions.insert(name.clone(), ids);
+            book.pending.insert(name, current);
+            s.save(&book);
+            return None;
+        }
+        let letter = match &failure {
+            Failure::Undeliverable(message) => {
+                entry.schedule.target.dead_letter_arn.clone().map(|queue| {
+                    // Scheduler's dead-letter message: the input as the body, the
+                    // failure as message attributes.
+                    let body = json!({
+                        "body": a.input,
+                        "attributes": {
+                            "ERROR_CODE": "AccessDeniedException",
+                            "ERROR_MESSAGE": message,
+                            "EXECUTION_ID": a.execution_id,
+                            "RETRY_ATTEMPTS": a.number.saturating_sub(1),
+                            "SCHEDULE_ARN": a.arn,
+                            "TARGET_ARN": entry.schedule.target.arn,
+                            "SCHEDULED_TIME": a.scheduled_time,
                         },
-                    );
-                    s.save(&book);
-                    return Some(letter);
-                }
-                tracing::warn!(schedule = %name, attempt, %error, "schedule invocation failed; retrying");
-                current.attempts = attempt;
-                current.first_attempt_at = Some(first);
-                current.last_error = Some(error);
-                let wait = SignedDuration::try_from(self.timing.backoff(attempt))
-                    .unwrap_or(SignedDuration::from_secs(1));
-                current.next_attempt_at = Some(real + wait);
-                book.executions.insert(name.clone(), ids);
-                book.pending.insert(name, current);
+                    });
+                    ("schedule", queue, body)
+                })
+            }
+            Failure::Function(kind, message) => {
+                a.config.and_then(|c| c.on_failure.clone()).map(|queue| {
+                    // Lambda's on-failure destination record.
+                    let body = json!({
+                        "version": "1.0",
+                        "timestamp": real.to_string(),
+                        "requestContext": {
+                            "requestId": a.execution_id,
+                            "functionArn": format!("{}:$LATEST", entry.schedule.target.arn),
+                            "condition": "RetriesExhausted",
+                            "approximateInvokeCount": a.number,
+                        },
+                        "requestPayload": a.input,
+                        "responseContext": {
+                            "statusCode": 200,
+                            "executedVersion": "$LATEST",
+                            "functionError": "Unhandled",
+                        },
+                        "responsePayload": {"errorType": kind, "errorMessage": message},
+                    });
+                    ("lambda", queue, body)
+                })
+            }
+        };
+        let dead_letter = letter.as_ref().map(|(_, q, _)| q.clone());
+        match &dead_letter {
+            Some(q) => {
+                tracing::error!(schedule = %name, attempt = a.number, scheduler_attempt = a.scheduler_attempt, %error, queue = %q, "schedule failed; dead-lettered")
+            }
+            None => {
+                tracing::error!(schedule = %name, attempt = a.number, %error, "schedule failed with no dead-letter queue configured: the invocation is LOST (AWS drops it too)")
             }
         }
+        LocalScheduler::record(&mut book, outcome("failed", Some(error), dead_letter, ids));
         s.save(&book);
-        None
+        letter
     }
+}
+
+/// One attempt, as [`SchedulerRunner::settle_attempt`] records it.
+struct Attempt<'a> {
+    now: Timestamp,
+    /// Invocations so far, this one included.
+    number: u32,
+    /// `<aws.scheduler.attempt-number>` of this invocation.
+    scheduler_attempt: u32,
+    execution_id: String,
+    arn: &'a str,
+    scheduled_time: &'a str,
+    input: &'a Value,
+    config: Option<&'a AsyncInvoke>,
 }
 
 impl Worker for SchedulerRunner {
@@ -601,7 +720,13 @@ mod tests {
         let runner = scheduler
             .runner(
                 &functions,
-                &["RemindersFunction".into()],
+                &[(
+                    "RemindersFunction".into(),
+                    AsyncInvoke {
+                        retries: 2,
+                        on_failure: Some(crate::queue_arn("RemindersDeadLetterQueue")),
+                    },
+                )],
                 DeadLetters::new(dir.join("dlq")),
                 timing,
             )
@@ -627,6 +752,7 @@ mod tests {
                     maximum_retry_attempts: 2,
                     maximum_event_age_secs: 3600,
                 },
+                dead_letter_arn: Some(crate::queue_arn("RemindersDeadLetterQueue")),
             },
             input: json!({
                 "kind": "test",
@@ -697,7 +823,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn context_attributes_are_substituted_per_attempt_and_failures_retry() {
+    async fn context_attributes_are_substituted_and_lambda_retries_resend_the_same_execution() {
         let f = fixture(1);
         let s = schedule("ctx", "2027-06-01T10:00:00", "Europe/Paris");
         f.scheduler.schedule_once(&s).await.unwrap();
@@ -714,17 +840,18 @@ mod tests {
             "arn:aws:scheduler:us-east-1:000000000000:schedule/nexus-test/ctx"
         );
         assert_eq!(calls[0]["time"], "2027-06-01T08:00:00Z");
+        // Scheduler delivered once (asynchronously); Lambda retried the same event.
         assert_eq!(calls[0]["attempt"], "1");
-        assert_eq!(calls[1]["attempt"], "2");
-        assert_ne!(calls[0]["id"], calls[1]["id"]);
+        assert_eq!(calls[1]["attempt"], "1");
+        assert_eq!(calls[0]["id"], calls[1]["id"]);
         assert_eq!(calls[0]["kind"], "test");
         let fired = f.scheduler.outcomes(Some("fired"));
         assert_eq!(fired[0]["attempts"], 2);
-        assert_eq!(fired[0]["executionIds"].as_array().unwrap().len(), 2);
+        assert_eq!(fired[0]["executionIds"].as_array().unwrap().len(), 1);
     }
 
     #[tokio::test]
-    async fn exhausted_retries_are_dead_lettered() {
+    async fn a_reminder_failing_in_the_function_goes_to_its_on_failure_destination() {
         let f = fixture(u32::MAX);
         f.scheduler
             .schedule_once(&schedule("doomed", "2027-06-01T10:00:00", "UTC"))
@@ -734,15 +861,55 @@ mod tests {
             .set("2027-06-01T10:00:00Z".parse().unwrap())
             .unwrap();
         drain(&f).await;
-        assert_eq!(f.calls.lock().unwrap().len(), 3, "1 attempt + 2 retries");
+        assert_eq!(
+            f.calls.lock().unwrap().len(),
+            3,
+            "1 attempt + 2 Lambda retries"
+        );
         let failed = f.scheduler.outcomes(Some("failed"));
         assert_eq!(failed.len(), 1);
         assert!(failed[0]["error"].as_str().unwrap().contains("not now"));
+        assert_eq!(
+            failed[0]["deadLetter"],
+            "arn:aws:sqs:us-east-1:000000000000:RemindersDeadLetterQueue"
+        );
         let letters = DeadLetters::new(f.dir.join("dlq")).list();
         assert_eq!(letters.len(), 1);
+        let file = letters[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        assert!(file.contains("-lambda-RemindersDeadLetterQueue-"), "{file}");
+        // Lambda's on-failure record: the whole input and the error.
         let letter: Value = serde_json::from_slice(&std::fs::read(&letters[0]).unwrap()).unwrap();
-        assert_eq!(letter["name"], "doomed");
-        assert_eq!(letter["attempts"], 3);
+        assert_eq!(letter["requestContext"]["condition"], "RetriesExhausted");
+        assert_eq!(letter["requestContext"]["approximateInvokeCount"], 3);
+        assert_eq!(letter["requestPayload"]["kind"], "test");
+        assert_eq!(
+            letter["requestPayload"]["arn"],
+            "arn:aws:scheduler:us-east-1:000000000000:schedule/nexus-test/doomed"
+        );
+        assert_eq!(letter["responsePayload"]["errorType"], "Retryable");
+        assert_eq!(letter["responsePayload"]["errorMessage"], "not now");
+    }
+
+    #[tokio::test]
+    async fn without_a_dead_letter_queue_a_failure_is_recorded_as_lost() {
+        let f = fixture(0);
+        let mut s = schedule("nowhere", "2027-06-01T10:00:00", "UTC");
+        s.target.arn = crate::function_arn("AuditFunction");
+        s.target.retry.maximum_retry_attempts = 1;
+        s.target.dead_letter_arn = None;
+        f.scheduler.schedule_once(&s).await.unwrap();
+        f.clock
+            .set("2027-06-01T10:00:00Z".parse().unwrap())
+            .unwrap();
+        drain(&f).await;
+        let failed = f.scheduler.outcomes(Some("failed"));
+        assert_eq!(failed[0]["attempts"], 2, "1 attempt + 1 Scheduler retry");
+        assert_eq!(failed[0]["deadLetter"], Value::Null);
+        assert!(DeadLetters::new(f.dir.join("dlq")).list().is_empty());
     }
 
     #[tokio::test]
@@ -775,6 +942,25 @@ mod tests {
                 .contains("not a scheduler target"),
             "{failed:?}"
         );
+        // Undeliverable: Scheduler's dead letter (the input, the failure as attributes).
+        let letters = DeadLetters::new(f.dir.join("dlq")).list();
+        assert_eq!(letters.len(), 1);
+        let file = letters[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        assert!(
+            file.contains("-schedule-RemindersDeadLetterQueue-"),
+            "{file}"
+        );
+        let letter: Value = serde_json::from_slice(&std::fs::read(&letters[0]).unwrap()).unwrap();
+        assert_eq!(letter["body"]["kind"], "test");
+        assert_eq!(
+            letter["attributes"]["SCHEDULE_ARN"],
+            "arn:aws:scheduler:us-east-1:000000000000:schedule/nexus-test/elsewhere"
+        );
+        assert!(f.calls.lock().unwrap().is_empty());
         let reopened = LocalScheduler::open(
             f.dir.join("scheduler"),
             "nexus-test".into(),

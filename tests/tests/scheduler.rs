@@ -122,15 +122,24 @@ async fn a_schedule_fires_once_when_the_clock_reaches_it() {
     assert_eq!(stub.subject, "deliverable/d1");
 }
 
+/// A reminder that fails in the function is retried by Lambda (Scheduler
+/// invokes asynchronously: same execution, attempt 1), then Lambda's
+/// on-failure record (input and error) is kept in the queue template.yaml
+/// names for RemindersFunction; the schedule itself is gone, as on AWS.
 #[tokio::test]
-async fn a_failing_target_is_retried_then_dead_lettered() {
+async fn a_failing_reminder_is_retried_by_lambda_then_kept_in_the_reminders_queue() {
     let (app, calls) = app().await;
     let mut s = in_an_hour(
         &app,
         "reminder-broken",
-        json!({"kind": "x", "fail": true, "attempt": ATTEMPT_NUMBER}),
+        json!({"kind": "x", "fail": true, "attempt": ATTEMPT_NUMBER, "id": EXECUTION_ID}),
     )
     .await;
+    assert_eq!(
+        s.target.dead_letter_arn.as_deref(),
+        Some("arn:aws:sqs:us-east-1:000000000000:RemindersDeadLetterQueue"),
+        "the schedule's DeadLetterConfig comes from SCHEDULE_DLQ_ARN in template.yaml"
+    );
     s.target.retry = RetryPolicy {
         maximum_retry_attempts: 2,
         maximum_event_age_secs: 3600,
@@ -144,22 +153,28 @@ async fn a_failing_target_is_retried_then_dead_lettered() {
     app.advance_clock(2 * 3600).await;
     app.settle().await;
 
-    let attempts: Vec<Value> = calls
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|c| c["attempt"].clone())
-        .collect();
-    assert_eq!(attempts, [json!("1"), json!("2"), json!("3")]);
+    let seen = calls.lock().unwrap().clone();
+    let attempts: Vec<Value> = seen.iter().map(|c| c["attempt"].clone()).collect();
+    assert_eq!(
+        attempts,
+        [json!("1"), json!("1"), json!("1")],
+        "EventInvokeConfig: 2 retries"
+    );
+    assert!(seen.iter().all(|c| c["id"] == seen[0]["id"]));
     assert!(app.schedules(None).await.is_empty());
     let failed = app.schedules(Some("failed")).await;
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["attempts"], 3);
+    assert_eq!(
+        failed[0]["deadLetter"],
+        "arn:aws:sqs:us-east-1:000000000000:RemindersDeadLetterQueue"
+    );
     let letters = app.local.dead_letters();
     assert_eq!(letters.len(), 1, "{letters:?}");
     let letter: Value = serde_json::from_slice(&std::fs::read(&letters[0]).unwrap()).unwrap();
-    assert_eq!(letter["name"], "reminder-broken");
-    assert!(letter["error"]
+    assert_eq!(letter["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(letter["requestPayload"]["kind"], "x");
+    assert!(letter["responsePayload"]["errorMessage"]
         .as_str()
         .unwrap()
         .contains("could not be sent"));

@@ -103,6 +103,7 @@ mod tests {
             schedule_group: None,
             scheduler_role_arn: None,
             reminders_target_arn: None,
+            schedule_dlq_arn: None,
         };
         State::new(
             KeyRing::from_secrets(&"s".repeat(40), &[]).unwrap(),

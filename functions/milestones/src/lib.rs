@@ -5,12 +5,19 @@
 //! cancelled. Schedule names are derived from the contract and deliverable,
 //! so a redelivered event re-creates nothing (the port treats an existing
 //! name as done). The reminders themselves run in `functions/reminders`.
+//!
+//! A contract has up to 20 deliverables (two schedules each), and a
+//! cancellation that does not say how many cancels all 50 × 2 possible
+//! names, so one event may mean up to 100 Scheduler calls: they run [`nexus_ports::scheduler::MAX_IN_FLIGHT`] at a
+//! time (sized against Scheduler's API quotas, see there), within the
+//! function's 60 s timeout. A failure stops the batch and fails the event;
+//! Lambda retries it, and the calls that succeeded are no-ops the second time.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use nexus_core::events::DomainEvent;
 use nexus_core::{Error, FieldError, Timestamp};
-use nexus_ports::scheduler::{OneTimeSchedule, ScheduleTarget};
+use nexus_ports::scheduler::{cancel_all, schedule_all, OneTimeSchedule, ScheduleTarget};
 use serde_json::json;
 
 #[derive(Clone)]
@@ -107,28 +114,27 @@ pub async fn handler(
             let zone_name = d["timeZone"].as_str().unwrap_or("UTC").to_owned();
             let tz = jiff::tz::TimeZone::get(&zone_name)
                 .map_err(|_| Error::field("/data/timeZone", "unknown_value", "not an IANA zone"))?;
-            for (name, at, input) in plan(d, state.platform.clock.now())? {
-                scheduler
-                    .schedule_once(&OneTimeSchedule {
-                        name,
-                        at: tz.to_datetime(at),
-                        time_zone: zone_name.clone(),
-                        target: state.target.clone(),
-                        input,
-                    })
-                    .await?;
-            }
+            let schedules = plan(d, state.platform.clock.now())?
+                .into_iter()
+                .map(|(name, at, input)| OneTimeSchedule {
+                    name,
+                    at: tz.to_datetime(at),
+                    time_zone: zone_name.clone(),
+                    target: state.target.clone(),
+                    input,
+                })
+                .collect();
+            schedule_all(scheduler, schedules).await?;
         }
         nexus_market::events::kind::CONTRACT_CANCELLED => {
             let contract = d["contractId"].as_str().unwrap_or_default();
             // Deliverable numbers are 1..=n; cancel until a name is unknown twice in a row is not
             // observable through the port, so cancel the contract's possible range.
-            let count = d["deliverables"].as_u64().unwrap_or(50);
-            for n in 1..=count {
-                for kind in ["soon", "late"] {
-                    scheduler.cancel(&schedule_name(contract, n, kind)).await?;
-                }
-            }
+            let count = d["deliverables"].as_u64().unwrap_or(50).min(50);
+            let names = (1..=count)
+                .flat_map(|n| ["soon", "late"].map(|kind| schedule_name(contract, n, kind)))
+                .collect();
+            cancel_all(scheduler, names).await?;
         }
         _ => {}
     }
@@ -159,5 +165,120 @@ mod tests {
         assert_eq!(p[0].1.to_string(), "2026-12-09T12:00:00Z");
         assert_eq!(p[1].2["kind"], "deliverable-overdue");
         assert!(names.iter().all(|n| n.len() <= 64));
+    }
+}
+
+#[cfg(test)]
+mod handler_tests {
+    use super::*;
+    use async_trait::async_trait;
+    use nexus_ports::scheduler::{Scheduler, MAX_IN_FLIGHT};
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+
+    /// Records names and the most calls in flight at once.
+    #[derive(Default)]
+    struct Recorder {
+        names: Mutex<Vec<String>>,
+        now: AtomicUsize,
+        peak: AtomicUsize,
+    }
+
+    impl Recorder {
+        async fn call(&self, name: &str) -> Result<(), Error> {
+            let n = self.now.fetch_add(1, SeqCst) + 1;
+            self.peak.fetch_max(n, SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            self.names.lock().unwrap().push(name.to_owned());
+            self.now.fetch_sub(1, SeqCst);
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl Scheduler for Recorder {
+        async fn schedule_once(&self, s: &OneTimeSchedule) -> Result<(), Error> {
+            assert!(s.target.dead_letter_arn.is_some(), "schedules carry a DLQ");
+            self.call(&s.name).await
+        }
+        async fn cancel(&self, name: &str) -> Result<(), Error> {
+            self.call(name).await
+        }
+    }
+
+    fn state(recorder: Arc<Recorder>) -> State {
+        let sdk = nexus_ports::SdkConfig::builder()
+            .behavior_version(nexus_ports::BehaviorVersion::latest())
+            .build();
+        let config = nexus_ports::Config {
+            table_name: "t".into(),
+            event_bus_name: "b".into(),
+            media_bucket: "m".into(),
+            cursor_key: nexus_core::cursor::CursorKey::new("k"),
+            stage: "test".into(),
+            s3_path_style: true,
+            schedule_group: Some("g".into()),
+            scheduler_role_arn: Some("arn:aws:iam::000000000000:role/r".into()),
+            reminders_target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:f".into()),
+            schedule_dlq_arn: Some("arn:aws:sqs:us-east-1:000000000000:q".into()),
+        };
+        let platform = nexus_ports::Platform::from_sdk(config, &sdk, None).with_scheduler(recorder);
+        State {
+            target: platform.config.reminders_target().unwrap(),
+            platform,
+        }
+    }
+
+    fn event(
+        detail_type: &str,
+        data: serde_json::Value,
+    ) -> LambdaEvent<EventBridgeEvent<serde_json::Value>> {
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/milestones-eventbridge.json"))
+                .unwrap();
+        v["detail-type"] = detail_type.into();
+        v["detail"]["data"] = data;
+        LambdaEvent::new(serde_json::from_value(v).unwrap(), Default::default())
+    }
+
+    #[tokio::test]
+    async fn a_cancellation_without_a_count_cancels_every_possible_name_ten_at_a_time() {
+        let recorder = Arc::new(Recorder::default());
+        let s = state(recorder.clone());
+        handler(
+            &s,
+            event(
+                "ContractCancelled",
+                json!({"contractId": "ctr_01JDQ8M3ZP6T0N7W4C5B2X9Y8V"}),
+            ),
+        )
+        .await
+        .unwrap();
+        let names = recorder.names.lock().unwrap().clone();
+        assert_eq!(names.len(), 100);
+        assert!(names.contains(&"ctr_01JDQ8M3ZP6T0N7W4C5B2X9Y8V-50-late".to_string()));
+        assert_eq!(recorder.peak.load(SeqCst), MAX_IN_FLIGHT);
+    }
+
+    #[tokio::test]
+    async fn a_signed_contract_schedules_both_reminders_of_each_future_deliverable() {
+        let recorder = Arc::new(Recorder::default());
+        let s = state(recorder.clone());
+        let deliverables: Vec<_> = (1..=20)
+            .map(|n| json!({"n": n, "dueAt": "2099-01-10T12:00:00Z"}))
+            .collect();
+        handler(
+            &s,
+            event(
+                "ContractSigned",
+                json!({"contractId": "ctr_01JDQ8M3ZP6T0N7W4C5B2X9Y8V",
+                       "orgId": "org_01JDQ8M3ZP6T0N7W4C5B2X9Y8M",
+                       "timeZone": "Europe/Paris", "deliverables": deliverables}),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(recorder.names.lock().unwrap().len(), 40);
+        assert!(recorder.peak.load(SeqCst) <= MAX_IN_FLIGHT);
     }
 }

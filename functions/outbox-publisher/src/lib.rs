@@ -139,6 +139,7 @@ mod tests {
             schedule_group: None,
             scheduler_role_arn: None,
             reminders_target_arn: None,
+            schedule_dlq_arn: None,
         };
         nexus_ports::Platform::from_sdk(config, &sdk, Some(bus))
     }

@@ -25,6 +25,8 @@ pub struct Config {
     pub scheduler_role_arn: Option<String>,
     /// `REMINDERS_TARGET_ARN`: the reminders function, target of reminder schedules.
     pub reminders_target_arn: Option<String>,
+    /// `SCHEDULE_DLQ_ARN`: the dead-letter queue of reminder schedules.
+    pub schedule_dlq_arn: Option<String>,
 }
 
 impl Config {
@@ -41,18 +43,19 @@ impl Config {
             schedule_group: optional("SCHEDULE_GROUP"),
             scheduler_role_arn: optional("SCHEDULER_ROLE_ARN"),
             reminders_target_arn: optional("REMINDERS_TARGET_ARN"),
+            schedule_dlq_arn: optional("SCHEDULE_DLQ_ARN"),
         })
     }
 
     /// The target of reminder schedules (`REMINDERS_TARGET_ARN`, assumed with
-    /// `SCHEDULER_ROLE_ARN`). Functions that schedule reminders call this at
+    /// `SCHEDULER_ROLE_ARN`, dead-lettered to `SCHEDULE_DLQ_ARN`). Functions that schedule reminders call this at
     /// init so a missing variable fails the cold start, not a request.
     pub fn reminders_target(&self) -> Result<ScheduleTarget, String> {
         let need = |v: &Option<String>, k: &str| {
             v.clone().ok_or_else(|| {
                 format!(
                     "environment variable {k} is required to schedule reminders; \
-                     give the function SCHEDULE_GROUP, SCHEDULER_ROLE_ARN and REMINDERS_TARGET_ARN \
+                     give the function SCHEDULE_GROUP, SCHEDULER_ROLE_ARN, SCHEDULE_DLQ_ARN and REMINDERS_TARGET_ARN \
                      in template.yaml (see SchedulerInvokeRole)"
                 )
             })
@@ -61,6 +64,7 @@ impl Config {
             arn: need(&self.reminders_target_arn, "REMINDERS_TARGET_ARN")?,
             role_arn: need(&self.scheduler_role_arn, "SCHEDULER_ROLE_ARN")?,
             retry: RetryPolicy::default(),
+            dead_letter_arn: Some(need(&self.schedule_dlq_arn, "SCHEDULE_DLQ_ARN")?),
         })
     }
 }

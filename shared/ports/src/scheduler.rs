@@ -13,7 +13,14 @@
 //! - Delivery is at least once: targets dedupe on the execution id
 //!   (`<aws.scheduler.execution-id>` in the input).
 //! - Schedules are created with `ActionAfterCompletion: DELETE` and
-//!   `FlexibleTimeWindow: OFF`.
+//!   `FlexibleTimeWindow: OFF`. A schedule deletes itself after its last
+//!   attempt, so failures must leave evidence elsewhere: the target's
+//!   `DeadLetterConfig` ([`ScheduleTarget::dead_letter_arn`], where Scheduler
+//!   puts an invocation it could not deliver after its retry policy) and,
+//!   for Lambda targets (invoked asynchronously), the function's on-failure
+//!   destination (`EventInvokeConfig` in template.yaml).
+//! - Many schedules at once ([`schedule_all`], [`cancel_all`]) run at most
+//!   [`MAX_IN_FLIGHT`] calls concurrently (see its docs for the quota budget).
 //! - Both operations are idempotent: creating a name that exists is `Ok`
 //!   (a retry of the same request; the existing schedule is kept, *not*
 //!   updated), cancelling a missing schedule is `Ok`.
@@ -36,10 +43,12 @@
 //! # Ok(()) }
 //! ```
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use aws_sdk_scheduler::types::{
-    ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy as SdkRetry,
-    Target,
+    ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
+    RetryPolicy as SdkRetry, Target,
 };
 use jiff::civil::DateTime;
 use jiff::tz::{AmbiguousOffset, TimeZone};
@@ -80,6 +89,11 @@ pub struct ScheduleTarget {
     /// Retries of a failed invocation (defaults to AWS's 185 / 24 h).
     #[serde(default)]
     pub retry: RetryPolicy,
+    /// SQS queue ARN of the schedule's `DeadLetterConfig`: where Scheduler
+    /// writes an invocation it could not deliver after `retry`
+    /// (`SCHEDULE_DLQ_ARN`). Without one such an invocation is dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_arn: Option<String>,
 }
 
 /// `Target.RetryPolicy`: exponential backoff until either limit.
@@ -176,6 +190,16 @@ impl OneTimeSchedule {
                 "the role Scheduler assumes is required",
             ));
         }
+        if let Some(dlq) = &self.target.dead_letter_arn {
+            let parts: Vec<&str> = dlq.split(':').collect();
+            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[5].is_empty() {
+                errors.push(FieldError::new(
+                    "/target/deadLetterArn",
+                    "invalid_format",
+                    "an SQS queue ARN (arn:<partition>:sqs:<region>:<account>:<queue>)",
+                ));
+            }
+        }
         let r = self.target.retry;
         if r.maximum_retry_attempts > 185 {
             errors.push(FieldError::new(
@@ -257,6 +281,76 @@ pub fn substitute(input: &serde_json::Value, ctx: &[(&str, &str)]) -> serde_json
     }
 }
 
+/// Scheduler calls one [`schedule_all`] / [`cancel_all`] runs at once.
+///
+/// The budget, against EventBridge Scheduler's published quotas (per account
+/// and Region, adjustable): `CreateSchedule` and `DeleteSchedule` allow 1,000
+/// requests per second in the large Regions and 250 elsewhere (some pages now
+/// say 5,000 for the large ones; plan for 250). At ~50–100 ms per call, 10
+/// calls in flight make at most ~100–200 requests per second from one
+/// invocation, so about two invocations doing this at once fit the smallest
+/// quota, and a burst beyond it is throttled (`ThrottlingException`), retried
+/// by the SDK, and finally surfaces as a retryable error: the event is
+/// retried and, schedule names being derived from the business key, the
+/// calls that already succeeded are no-ops the second time. 100 calls at 10
+/// in flight take ~1 s; the caller's timeout must also cover SDK backoff.
+pub const MAX_IN_FLIGHT: usize = 10;
+
+/// Run `call` on every item, at most `max_in_flight` at once. Stops starting
+/// new calls after the first error, waits for the ones in flight, and
+/// returns that error (items are idempotent, so the caller simply retries).
+async fn bounded<T, F, Fut>(items: Vec<T>, max_in_flight: usize, call: F) -> Result<(), Error>
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let mut running = tokio::task::JoinSet::new();
+    let mut first_error = None;
+    let mut items = items.into_iter();
+    loop {
+        while first_error.is_none() && running.len() < max_in_flight.max(1) {
+            match items.next() {
+                Some(item) => {
+                    running.spawn(call(item));
+                }
+                None => break,
+            }
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        let result = done.unwrap_or_else(|e| Err(Error::internal(e)));
+        if let Err(e) = result {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Create every schedule, [`MAX_IN_FLIGHT`] at a time (each is idempotent by name).
+pub async fn schedule_all(
+    scheduler: &Arc<dyn Scheduler>,
+    schedules: Vec<OneTimeSchedule>,
+) -> Result<(), Error> {
+    let scheduler = scheduler.clone();
+    bounded(schedules, MAX_IN_FLIGHT, move |s| {
+        let scheduler = scheduler.clone();
+        async move { scheduler.schedule_once(&s).await }
+    })
+    .await
+}
+
+/// Delete every named schedule, [`MAX_IN_FLIGHT`] at a time (missing ones are fine).
+pub async fn cancel_all(scheduler: &Arc<dyn Scheduler>, names: Vec<String>) -> Result<(), Error> {
+    let scheduler = scheduler.clone();
+    bounded(names, MAX_IN_FLIGHT, move |name| {
+        let scheduler = scheduler.clone();
+        async move { scheduler.cancel(&name).await }
+    })
+    .await
+}
+
 /// EventBridge Scheduler (`CreateSchedule` / `DeleteSchedule`) in one group.
 pub struct EventBridgeScheduler {
     client: aws_sdk_scheduler::Client,
@@ -313,6 +407,12 @@ impl Scheduler for EventBridgeScheduler {
             .role_arn(&s.target.role_arn)
             .input(s.input.to_string())
             .retry_policy(retry)
+            .set_dead_letter_config(
+                s.target
+                    .dead_letter_arn
+                    .as_ref()
+                    .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
+            )
             .build()
             .map_err(Error::internal)?;
         let window = FlexibleTimeWindow::builder()
@@ -385,6 +485,9 @@ mod tests {
                     maximum_retry_attempts: 3,
                     maximum_event_age_secs: 3600,
                 },
+                dead_letter_arn: Some(
+                    "arn:aws:sqs:eu-west-1:123456789012:nexus-RemindersDeadLetterQueue".into(),
+                ),
             },
             input: json!({"kind": "deadline", "data": {"id": "x"}, "try": ATTEMPT_NUMBER}),
         }
@@ -430,7 +533,8 @@ mod tests {
                 "Target": {
                     "Arn": "arn:aws:lambda:eu-west-1:123456789012:function:nexus-Reminders",
                     "RoleArn": "arn:aws:iam::123456789012:role/nexus-SchedulerInvokeRole",
-                    "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}
+                    "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600},
+                    "DeadLetterConfig": {"Arn": "arn:aws:sqs:eu-west-1:123456789012:nexus-RemindersDeadLetterQueue"}
                 }
             })))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -533,9 +637,72 @@ mod tests {
         };
         let pointers: Vec<_> = errors.iter().map(|e| e.pointer.as_str()).collect();
         assert_eq!(pointers, ["/name", "/timeZone"]);
+        let mut bad = schedule("ok");
+        bad.target.dead_letter_arn = Some("arn:aws:sns:eu-west-1:123456789012:topic".into());
+        let Error::Validation(errors) = s.schedule_once(&bad).await.unwrap_err() else {
+            panic!("validation error expected")
+        };
+        assert_eq!(errors[0].pointer, "/target/deadLetterArn");
         assert!(s.schedule_once(&schedule(&"x".repeat(65))).await.is_err());
         assert!(s.cancel("").await.is_err());
         assert!(server.received_requests().await.unwrap().is_empty());
+    }
+
+    /// Counts concurrent calls; fails the names it is told to.
+    #[derive(Default)]
+    struct Gauge {
+        now: std::sync::atomic::AtomicUsize,
+        peak: std::sync::atomic::AtomicUsize,
+        calls: std::sync::atomic::AtomicUsize,
+        fail: Vec<String>,
+    }
+
+    #[async_trait]
+    impl Scheduler for Gauge {
+        async fn schedule_once(&self, s: &OneTimeSchedule) -> Result<(), Error> {
+            self.cancel(&s.name).await
+        }
+        async fn cancel(&self, name: &str) -> Result<(), Error> {
+            use std::sync::atomic::Ordering::SeqCst;
+            self.calls.fetch_add(1, SeqCst);
+            let n = self.now.fetch_add(1, SeqCst) + 1;
+            self.peak.fetch_max(n, SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            self.now.fetch_sub(1, SeqCst);
+            if self.fail.iter().any(|f| f == name) {
+                return Err(Error::Unavailable {
+                    detail: "ThrottlingException".into(),
+                    retry_after_secs: 1,
+                });
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn batches_run_at_most_max_in_flight_calls_and_stop_after_an_error() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let gauge = Arc::new(Gauge::default());
+        let dyn_gauge: Arc<dyn Scheduler> = gauge.clone();
+        let schedules: Vec<_> = (0..100).map(|i| schedule(&format!("s-{i}"))).collect();
+        schedule_all(&dyn_gauge, schedules).await.unwrap();
+        assert_eq!(gauge.calls.load(SeqCst), 100);
+        assert_eq!(gauge.peak.load(SeqCst), MAX_IN_FLIGHT);
+
+        let gauge = Arc::new(Gauge {
+            fail: vec!["c-3".into()],
+            ..Gauge::default()
+        });
+        let dyn_gauge: Arc<dyn Scheduler> = gauge.clone();
+        let names: Vec<_> = (0..100).map(|i| format!("c-{i}")).collect();
+        let e = cancel_all(&dyn_gauge, names).await.unwrap_err();
+        assert_eq!(e.diagnostic_type(), "Retryable");
+        let calls = gauge.calls.load(SeqCst);
+        assert!(
+            calls < 100 && calls >= 4,
+            "new calls stop after the failure ({calls} made)"
+        );
+        assert!(gauge.peak.load(SeqCst) <= MAX_IN_FLIGHT);
     }
 
     #[test]

@@ -110,6 +110,16 @@ pub struct TableDef {
     pub stream_view_type: Option<String>,
 }
 
+/// A function's `EventInvokeConfig`: what Lambda does with a failed
+/// asynchronous invocation (EventBridge rule and Scheduler targets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventInvokeConfig {
+    /// 0–2 (Lambda's default is 2).
+    pub maximum_retry_attempts: u32,
+    /// Logical id of the `OnFailure` destination (`!GetAtt Queue.Arn`).
+    pub on_failure: Option<String>,
+}
+
 /// The value `template.yaml` gives a function's environment variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvValue {
@@ -329,6 +339,25 @@ impl Template {
             }
         }
         v
+    }
+
+    /// A function's `EventInvokeConfig`, if it declares one.
+    pub fn event_invoke_config(&self, logical_id: &str) -> Option<EventInvokeConfig> {
+        let c = self
+            .resource(logical_id)?
+            .get("Properties")?
+            .get("EventInvokeConfig")?;
+        Some(EventInvokeConfig {
+            maximum_retry_attempts: c
+                .get("MaximumRetryAttempts")
+                .and_then(Value::as_u64)
+                .map_or(2, |n| n.min(2) as u32),
+            on_failure: c
+                .get("DestinationConfig")
+                .and_then(|d| d.get("OnFailure"))
+                .and_then(|o| o.get("Destination"))
+                .and_then(Self::resolve_ref),
+        })
     }
 
     /// The `Default` of a template parameter.
@@ -655,7 +684,12 @@ mod tests {
 Resources:
   Reminders:
     Type: AWS::Serverless::Function
-    Properties: {CodeUri: functions/reminders}
+    Properties:
+      CodeUri: functions/reminders
+      EventInvokeConfig:
+        MaximumRetryAttempts: 1
+        DestinationConfig:
+          OnFailure: {Type: SQS, Destination: !GetAtt Failures.Arn}
   Other:
     Type: AWS::Serverless::Function
     Properties: {CodeUri: functions/other}
@@ -694,6 +728,14 @@ Resources:
         )
         .unwrap();
         assert_eq!(t.scheduler_targets(), ["Reminders"]);
+        assert_eq!(
+            t.event_invoke_config("Reminders"),
+            Some(EventInvokeConfig {
+                maximum_retry_attempts: 1,
+                on_failure: Some("Failures".into())
+            })
+        );
+        assert_eq!(t.event_invoke_config("Other"), None);
     }
 
     #[test]
