@@ -56,3 +56,36 @@ impl DeadLetters {
         files
     }
 }
+
+/// A queue's local stand-in: the [`nexus_ports::events::DeadLetterQueue`] a
+/// function writes its own dead letters to (the outbox publisher's
+/// `OUTBOX_DLQ_URL`). Each letter is a file `…-queue-<Queue>-….json` holding
+/// the message body, its `ErrorCode` and `EventId` attributes.
+#[derive(Debug, Clone)]
+pub struct LocalQueue {
+    letters: DeadLetters,
+    /// The queue's logical id in template.yaml.
+    queue: String,
+}
+
+impl LocalQueue {
+    pub fn new(letters: DeadLetters, queue: impl Into<String>) -> Self {
+        Self {
+            letters,
+            queue: queue.into(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl nexus_ports::events::DeadLetterQueue for LocalQueue {
+    async fn send(&self, letter: &nexus_ports::events::DeadLetter) -> Result<(), String> {
+        let message = serde_json::json!({
+            "body": letter.body,
+            "attributes": {"ErrorCode": letter.code, "EventId": letter.event_id},
+        });
+        let path = self.letters.write("queue", &self.queue, &message).await?;
+        tracing::error!(queue = %self.queue, error.code = %letter.code, "dead letter kept: {}", path.display());
+        Ok(())
+    }
+}

@@ -140,9 +140,15 @@ pub struct Deps {
     /// `search-indexer` writes and `creators`/`campaigns` read (in AWS, an
     /// S3 snapshot between one writer and many readers).
     pub search: Arc<dyn nexus_search::CreatorSearch>,
+    /// `<state dir>/dlq/`: queues functions write to themselves
+    /// ([`crate::dlq::LocalQueue`]).
+    pub dead_letters: crate::dlq::DeadLetters,
 }
 
 type Build = fn(&Deps) -> Result<Handler, String>;
+
+/// The queue the outbox publisher dead-letters refused events to.
+pub const OUTBOX_DEAD_LETTER_QUEUE: &str = "OutboxEventDeadLetterQueue";
 
 /// The registry: function crate name → how to build its handler.
 /// Add a line here when a `functions/<name>` crate is added to template.yaml.
@@ -208,7 +214,14 @@ const REGISTRY: &[(&str, Build)] = &[
         }))
     }),
     ("outbox-publisher", |d| {
-        let state = Arc::new(d.platform.clone());
+        // OUTBOX_DLQ_URL: !Ref OutboxEventDeadLetterQueue (tests/tests/template.rs checks it).
+        let state = Arc::new(outbox_publisher::State {
+            platform: d.platform.clone(),
+            dead_letters: Arc::new(crate::dlq::LocalQueue::new(
+                d.dead_letters.clone(),
+                OUTBOX_DEAD_LETTER_QUEUE,
+            )),
+        });
         Ok(Handler::stream(move |event| {
             let state = state.clone();
             async move { outbox_publisher::handler(&state, event).await }
@@ -526,6 +539,9 @@ mod tests {
             issuer: "iss".into(),
             identity: Arc::new(identity),
             search: Arc::new(nexus_search::TantivySearch::in_memory().unwrap()),
+            dead_letters: crate::dlq::DeadLetters::new(
+                std::env::temp_dir().join("nexus-unused-dlq"),
+            ),
         }
     }
 

@@ -447,6 +447,7 @@ impl LocalPlatform {
                 nexus_search::TantivySearch::in_memory()
                     .map_err(|e| StartError::Other(e.to_string()))?,
             ),
+            dead_letters: dlq.clone(),
         };
         let functions =
             Functions::build(&defs, &deps, &opts.overrides).map_err(StartError::Wiring)?;

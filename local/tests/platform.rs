@@ -530,6 +530,63 @@ async fn outbox_events_flow_through_the_stream_and_bus_to_the_audit_log() {
     local.stop().await;
 }
 
+/// A poison outbox record (a `detail` EventBridge refuses as malformed) is
+/// dead-lettered whole by the publisher into its own queue, and the events
+/// behind it on the shard are published at once: nothing blocks, nothing is
+/// retried in vain, nothing is reduced to stream metadata.
+#[tokio::test]
+async fn a_poison_outbox_record_is_dead_lettered_whole_and_does_not_block_the_shard() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let local = start().await;
+    let s = |v: &str| A::S(v.to_owned());
+    local
+        .store()
+        .client()
+        .put_item()
+        .table_name(local.table_name())
+        .item("PK", s("OUTBOX#evt_poison"))
+        .item("SK", s("OUTBOX"))
+        .item("_kind", s("OUTBOX"))
+        .item("eventId", s("evt_poison"))
+        .item("source", s("nexus.orgs"))
+        .item("detailType", s("OrganizationCreated"))
+        .item("detail", s("\"not an object\""))
+        .item("occurredAt", s("2026-11-28T10:00:00Z"))
+        .send()
+        .await
+        .unwrap();
+    let created = create_org_in_store(&local).await;
+    local.settle(SETTLE).await.unwrap();
+
+    let page = nexus_store::repos::audit::list(local.store(), &created.org.id, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.len(),
+        1,
+        "the event behind the poison one was published"
+    );
+    let letters = local.dead_letters();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let file = letters[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        file.contains("-queue-OutboxEventDeadLetterQueue-"),
+        "the publisher's own queue, not the stream's metadata queue: {file}"
+    );
+    let letter: Value = serde_json::from_slice(&std::fs::read(&letters[0]).unwrap()).unwrap();
+    assert_eq!(letter["attributes"]["ErrorCode"], "MalformedDetail");
+    assert_eq!(letter["attributes"]["EventId"], "evt_poison");
+    let body = &letter["body"];
+    assert_eq!(body["event"]["eventId"], "evt_poison");
+    assert_eq!(body["event"]["detail"], "\"not an object\"");
+    assert_eq!(body["stream"]["keys"]["PK"], "OUTBOX#evt_poison");
+    local.stop().await;
+}
+
 #[tokio::test]
 async fn failing_rule_targets_are_retried_then_dead_lettered() {
     let calls = Arc::new(AtomicUsize::new(0));
