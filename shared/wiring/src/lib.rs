@@ -1,2 +1,3 @@
+pub mod policy;
 pub mod router;
 pub mod template;
