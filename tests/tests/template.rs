@@ -97,18 +97,16 @@ fn alarms(t: &Template) -> Vec<Alarm> {
         .collect()
 }
 
-fn has_alarm(
-    alarms: &[Alarm],
-    namespace: &str,
-    metric: &str,
-    dims: &[(&str, &dyn Fn(&Value) -> bool)],
-) -> bool {
+/// A dimension's name and a test of its value.
+type Dim<'a> = (&'a str, &'a dyn Fn(&Value) -> bool);
+
+fn has_alarm(alarms: &[Alarm], namespace: &str, metric: &str, dims: &[Dim<'_>]) -> bool {
     alarms.iter().any(|a| {
         a.metrics.iter().any(|(ns, m, d)| {
             ns == namespace
                 && m == metric
                 && d.len() == dims.len()
-                && dims.iter().all(|(k, ok)| d.get(*k).is_some_and(|v| ok(v)))
+                && dims.iter().all(|(k, ok)| d.get(*k).is_some_and(ok))
         })
     })
 }
@@ -746,7 +744,7 @@ fn every_stage_is_configured_for_real_hosts_mail_alarms_and_tags() {
         assert_eq!(tags.get("stage").map(String::as_str), Some(stage), "{env}");
         if stage != "dev" {
             assert!(
-                !p.get("AlarmTopicName").map_or(true, String::is_empty),
+                p.get("AlarmTopicName").is_some_and(|n| !n.is_empty()),
                 "{env}: alarms notify nobody"
             );
             assert_eq!(

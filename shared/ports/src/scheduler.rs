@@ -699,7 +699,7 @@ mod tests {
         assert_eq!(e.diagnostic_type(), "Retryable");
         let calls = gauge.calls.load(SeqCst);
         assert!(
-            calls < 100 && calls >= 4,
+            (4..100).contains(&calls),
             "new calls stop after the failure ({calls} made)"
         );
         assert!(gauge.peak.load(SeqCst) <= MAX_IN_FLIGHT);
