@@ -398,14 +398,10 @@ fn ses_sending_is_limited_to_the_mail_identity_and_from_address() {
                 "{id}: {:?}",
                 st.resources
             );
-            let c = st
-                .condition
-                .as_ref()
-                .unwrap_or_else(|| panic!("{id}: no condition"));
-            assert!(
-                c["StringEquals"]["ses:FromAddress"].is_object()
-                    || c["StringEquals"]["ses:FromAddress"].is_string(),
-                "{id}: ses:FromAddress condition missing: {c}"
+            assert_eq!(
+                st.condition("StringEquals", "ses:FromAddress"),
+                Some(&["${MailFrom}".to_string()][..]),
+                "{id}: ses:FromAddress must be MailFrom"
             );
             // Outside the sandbox only the identity itself.
             let raw = format!("{:?}", props(&t, &id)["Policies"]);
@@ -451,13 +447,10 @@ fn no_function_policy_allows_everything_and_pass_role_names_its_service() {
                 st.origin
             );
             if st.covers_action("iam:PassRole") {
-                let c = st
-                    .condition
-                    .as_ref()
-                    .unwrap_or_else(|| panic!("{id}: PassRole without condition"));
                 assert_eq!(
-                    c["StringEquals"]["iam:PassedToService"], "scheduler.amazonaws.com",
-                    "{id}"
+                    st.condition("StringEquals", "iam:PassedToService"),
+                    Some(&["scheduler.amazonaws.com".to_string()][..]),
+                    "{id}: PassRole without iam:PassedToService"
                 );
             }
         }
@@ -486,14 +479,10 @@ fn s3_access_is_limited_to_the_prefixes_functions_use() {
         for st in s3 {
             if st.covers_action("s3:ListBucket") {
                 assert_eq!(st.resources, ["${MediaBucket.Arn}"], "{id}");
-                let c = st
-                    .condition
-                    .as_ref()
-                    .unwrap_or_else(|| panic!("{id}: ListBucket without s3:prefix"));
                 assert_eq!(
-                    c["StringLike"]["s3:prefix"][0],
-                    format!("{prefix}*"),
-                    "{id}"
+                    st.condition("StringLike", "s3:prefix"),
+                    Some(&[format!("{prefix}*")][..]),
+                    "{id}: ListBucket without s3:prefix"
                 );
             } else {
                 assert_eq!(

@@ -22,10 +22,19 @@ pub struct Statement {
     pub actions: Vec<String>,
     /// ARN patterns (see the module docs); `*` for any.
     pub resources: Vec<String>,
-    /// The raw `Condition` block (JSON), if any.
-    pub condition: Option<serde_json::Value>,
+    /// The `Condition` block, one entry per operator and key.
+    pub conditions: Vec<Condition>,
     /// Where it came from: `Statement` or the SAM template's name.
     pub origin: String,
+}
+
+/// One `Condition` test: `operator` (`StringEquals`, `ForAllValues:StringLike`,
+/// …) on `key` against `values` (patterns, like resources).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub operator: String,
+    pub key: String,
+    pub values: Vec<String>,
 }
 
 /// A SAM policy template: its parameter and its statements' actions and
@@ -268,7 +277,7 @@ impl Template {
                             allow: true,
                             actions: actions.iter().map(|a| (*a).to_owned()).collect(),
                             resources: resources.iter().map(|r| r.replace("{}", &arg)).collect(),
-                            condition: None,
+                            conditions: vec![],
                             origin: name.to_owned(),
                         });
                     }
@@ -302,20 +311,51 @@ impl Template {
                     .ok_or_else(|| format!("{id}: unreadable Resource {r:?}"))?,
             );
         }
-        let condition = st
+        let mut conditions = vec![];
+        for (op, tests) in st
             .get("Condition")
-            .map(|c| serde_json::to_value(c).unwrap_or(serde_json::Value::Null));
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+        {
+            for (key, values) in tests.as_mapping().into_iter().flatten() {
+                let mut vs = vec![];
+                for v in list(Some(values)) {
+                    vs.extend(
+                        match v {
+                            Value::Bool(b) => Some(vec![b.to_string()]),
+                            Value::Number(n) => Some(vec![n.to_string()]),
+                            other => self.pattern(other),
+                        }
+                        .ok_or_else(|| format!("{id}: unreadable condition value {v:?}"))?,
+                    );
+                }
+                conditions.push(Condition {
+                    operator: op.as_str().unwrap_or_default().to_owned(),
+                    key: key.as_str().unwrap_or_default().to_owned(),
+                    values: vs,
+                });
+            }
+        }
         Ok(Statement {
             allow,
             actions,
             resources,
-            condition,
+            conditions,
             origin: origin.to_owned(),
         })
     }
 }
 
 impl Statement {
+    /// The values the statement's condition `operator` gives `key`.
+    pub fn condition(&self, operator: &str, key: &str) -> Option<&[String]> {
+        self.conditions
+            .iter()
+            .find(|c| c.operator == operator && c.key == key)
+            .map(|c| c.values.as_slice())
+    }
+
     /// Does this statement name `action` (`service:Action`, case-insensitive, `*` wildcards)?
     pub fn covers_action(&self, action: &str) -> bool {
         self.actions
@@ -386,6 +426,150 @@ pub fn arn_matches(pattern: &str, arn: &str) -> bool {
     glob(pattern, arn)
 }
 
+/// Condition keys a checker may supply with a request. A condition on any
+/// other key (`aws:SecureTransport`, …) is not evaluated locally and
+/// counts as met, so the check never refuses what AWS might allow.
+pub const CHECKED_KEYS: &[&str] = &[
+    "s3:prefix",
+    "dynamodb:LeadingKeys",
+    "ses:FromAddress",
+    "iam:PassedToService",
+];
+
+/// One call to authorize: `service:Action` on a resource ARN, with the
+/// values of the [`CHECKED_KEYS`] the call has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub action: String,
+    pub resource: String,
+    pub context: Vec<(String, Vec<String>)>,
+}
+
+impl Request {
+    pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Self {
+        Self {
+            action: action.into(),
+            resource: resource.into(),
+            context: vec![],
+        }
+    }
+
+    pub fn with(mut self, key: &str, values: Vec<String>) -> Self {
+        self.context.push((key.to_owned(), values));
+        self
+    }
+}
+
+/// A function's statements with every placeholder resolved to concrete
+/// ARNs and values: what its role would allow.
+#[derive(Debug, Clone, Default)]
+pub struct Permissions {
+    statements: Vec<Statement>,
+}
+
+impl Permissions {
+    /// Resolve `statements` with `lookup` (see [`Statement::resources_with`]).
+    pub fn resolve(statements: &[Statement], lookup: &dyn Fn(&str) -> Option<String>) -> Self {
+        Self {
+            statements: statements
+                .iter()
+                .map(|s| Statement {
+                    resources: s.resources_with(lookup),
+                    conditions: s
+                        .conditions
+                        .iter()
+                        .map(|c| Condition {
+                            values: c.values.iter().map(|v| substitute(v, lookup)).collect(),
+                            ..c.clone()
+                        })
+                        .collect(),
+                    ..s.clone()
+                })
+                .collect(),
+        }
+    }
+
+    /// IAM's evaluation, for identity policies: an explicit `Deny` wins,
+    /// otherwise some `Allow` must match action, resource and conditions.
+    /// `Err` says what is missing.
+    pub fn check(&self, r: &Request) -> Result<(), String> {
+        let applies = |s: &&Statement| {
+            s.covers_action(&r.action)
+                && s.resources.iter().any(|p| arn_matches(p, &r.resource))
+                && s.conditions.iter().all(|c| condition_holds(c, &r.context))
+        };
+        if let Some(d) = self.statements.iter().filter(|s| !s.allow).find(applies) {
+            return Err(format!(
+                "{} on {} is denied by a {} statement",
+                r.action, r.resource, d.origin
+            ));
+        }
+        if self
+            .statements
+            .iter()
+            .filter(|s| s.allow)
+            .any(|s| applies(&s))
+        {
+            return Ok(());
+        }
+        let near: Vec<String> = self
+            .statements
+            .iter()
+            .filter(|s| s.allow && s.covers_action(&r.action))
+            .map(|s| {
+                if s.resources.iter().any(|p| arn_matches(p, &r.resource)) {
+                    format!(
+                        "its conditions {:?} do not hold for {:?}",
+                        s.conditions, r.context
+                    )
+                } else {
+                    format!("it is allowed only on {:?}", s.resources)
+                }
+            })
+            .collect();
+        Err(if near.is_empty() {
+            format!("{} is not allowed at all", r.action)
+        } else {
+            format!(
+                "{} on {} is not allowed: {}",
+                r.action,
+                r.resource,
+                near.join("; ")
+            )
+        })
+    }
+}
+
+fn condition_holds(c: &Condition, context: &[(String, Vec<String>)]) -> bool {
+    if !CHECKED_KEYS.contains(&c.key.as_str()) {
+        return true;
+    }
+    let (set, op) = match c.operator.split_once(':') {
+        Some((set, op)) => (Some(set), op),
+        None => (None, c.operator.as_str()),
+    };
+    let op = op.trim_end_matches("IfExists");
+    let test = |v: &str| -> bool {
+        c.values.iter().any(|want| match op {
+            "StringEquals" | "ArnEquals" => v == want,
+            "StringEqualsIgnoreCase" => v.eq_ignore_ascii_case(want),
+            "StringLike" | "ArnLike" => glob(want, v),
+            "StringNotEquals" => v != want,
+            "StringNotLike" => !glob(want, v),
+            "Bool" => v == want,
+            // An operator this reader does not evaluate: do not refuse.
+            _ => true,
+        })
+    };
+    let got = context.iter().find(|(k, _)| k == &c.key).map(|(_, v)| v);
+    match (set, got) {
+        (Some("ForAllValues"), None) => true,
+        (Some("ForAllValues"), Some(vs)) => vs.iter().all(|v| test(v)),
+        (_, None) => c.operator.ends_with("IfExists"),
+        (_, Some(vs)) => vs.iter().any(|v| test(v)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,8 +622,8 @@ Resources:
         assert_eq!(p[2].resources, ["${Bucket.Arn}/search/*"]);
         assert_eq!(p[3].resources, ["*"], "!If resolved with defaults");
         assert_eq!(
-            p[3].condition.as_ref().unwrap()["StringEquals"]["ses:FromAddress"],
-            "a@b.c"
+            p[3].condition("StringEquals", "ses:FromAddress"),
+            Some(&["a@b.c".to_string()][..])
         );
         let resolved = p[2].resources_with(&|n| match n {
             "Bucket.Arn" => Some("arn:aws:s3:::b".into()),
@@ -451,6 +635,113 @@ Resources:
             .function_policies("Bad")
             .unwrap_err()
             .contains("AmazonS3FullAccess"));
+    }
+
+    #[test]
+    fn permissions_allow_what_a_statement_allows_with_its_conditions() {
+        let t = Template::parse(
+            r#"
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - DynamoDBReadPolicy:
+            TableName: !Ref Table
+        - Statement:
+            - Effect: Allow
+              Action: dynamodb:UpdateItem
+              Resource: !GetAtt Table.Arn
+              Condition:
+                ForAllValues:StringEquals:
+                  dynamodb:LeadingKeys: [HEALTH]
+            - Effect: Allow
+              Action: s3:ListBucket
+              Resource: !GetAtt Bucket.Arn
+              Condition:
+                StringLike:
+                  s3:prefix: [search/*]
+            - Effect: Allow
+              Action: ses:SendEmail
+              Resource: !Sub 'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${Identity}'
+              Condition:
+                StringEquals:
+                  ses:FromAddress: !Ref From
+                  aws:SecureTransport: 'true'
+            - Effect: Deny
+              Action: dynamodb:GetItem
+              Resource: !Sub '${Table.Arn}/index/Secret'
+"#,
+        )
+        .unwrap();
+        let lookup = |n: &str| -> Option<String> {
+            Some(match n {
+                "AWS::Partition" => "aws".into(),
+                "AWS::Region" => "us-east-1".into(),
+                "AWS::AccountId" => "000000000000".into(),
+                "Table" => "t".into(),
+                "Table.Arn" => "arn:aws:dynamodb:us-east-1:000000000000:table/t".into(),
+                "Bucket.Arn" => "arn:aws:s3:::b".into(),
+                "Identity" => "nexus.dev".into(),
+                "From" => "no-reply@nexus.dev".into(),
+                _ => return None,
+            })
+        };
+        let p = Permissions::resolve(&t.function_policies("Fn").unwrap(), &lookup);
+        let table = "arn:aws:dynamodb:us-east-1:000000000000:table/t";
+        assert!(p.check(&Request::new("dynamodb:GetItem", table)).is_ok());
+        assert!(p
+            .check(&Request::new(
+                "dynamodb:Query",
+                format!("{table}/index/GSI1")
+            ))
+            .is_ok());
+        let e = p
+            .check(&Request::new("dynamodb:PutItem", table))
+            .unwrap_err();
+        assert!(e.contains("not allowed at all"), "{e}");
+        let e = p
+            .check(&Request::new(
+                "dynamodb:GetItem",
+                "arn:aws:dynamodb:us-east-1:000000000000:table/other",
+            ))
+            .unwrap_err();
+        assert!(e.contains("allowed only on"), "{e}");
+        let health = Request::new("dynamodb:UpdateItem", table)
+            .with("dynamodb:LeadingKeys", vec!["HEALTH".into()]);
+        assert!(p.check(&health).is_ok());
+        let other = Request::new("dynamodb:UpdateItem", table)
+            .with("dynamodb:LeadingKeys", vec!["USER#1".into()]);
+        assert!(p.check(&other).unwrap_err().contains("conditions"));
+        let list = |prefix: &str| {
+            Request::new("s3:ListBucket", "arn:aws:s3:::b").with("s3:prefix", vec![prefix.into()])
+        };
+        assert!(p.check(&list("search/creators/manifest.json")).is_ok());
+        assert!(p.check(&list("media/")).is_err());
+        assert!(
+            p.check(&Request::new("s3:ListBucket", "arn:aws:s3:::b"))
+                .is_err(),
+            "no prefix"
+        );
+        let send = |from: &str| {
+            Request::new(
+                "ses:SendEmail",
+                "arn:aws:ses:us-east-1:000000000000:identity/nexus.dev",
+            )
+            .with("ses:FromAddress", vec![from.into()])
+        };
+        assert!(
+            p.check(&send("no-reply@nexus.dev")).is_ok(),
+            "unchecked keys count as met"
+        );
+        assert!(p.check(&send("ceo@nexus.dev")).is_err());
+        assert!(p
+            .check(&Request::new(
+                "dynamodb:GetItem",
+                format!("{table}/index/Secret")
+            ))
+            .unwrap_err()
+            .contains("denied"));
     }
 
     #[test]
