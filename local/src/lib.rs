@@ -35,6 +35,7 @@ pub mod dlq;
 pub mod eventbridge;
 pub mod functions;
 pub mod gateway;
+pub mod parity;
 pub mod platform;
 pub mod s3;
 pub mod scheduler;
