@@ -1,14 +1,18 @@
 //! Identity use cases, written once and called by the thin `auth` and `me`
 //! functions: registration and e-mail verification, login with throttling,
 //! suspicious-login detection and MFA, refresh-token rotation, logout,
-//! password reset, MFA enrolment, and switching the active organization.
+//! password reset, MFA enrolment, and switching the active organization;
+//! and the account e-mails the `account-mail` worker sends off the request
+//! path ([`mail`]).
 //!
 //! Every dependency comes in through [`Deps`] (ports), so the same code runs
 //! in Lambda and in the local platform.
 
 pub mod account;
 pub mod apikey;
+pub mod limits;
 pub mod login;
+pub mod mail;
 pub mod mfa;
 pub mod scope;
 pub mod tenancy;
@@ -63,6 +67,17 @@ pub struct State {
 }
 
 impl State {
+    /// What the account-mail worker needs (identity functions and the worker
+    /// share this wiring locally).
+    pub fn mail_deps(&self) -> mail::MailDeps<'_> {
+        mail::MailDeps {
+            store: &self.platform.store,
+            mailer: self.mailer.as_ref(),
+            clock: self.platform.clock.as_ref(),
+            app_url: &self.app_url,
+        }
+    }
+
     pub fn deps(&self) -> Deps<'_> {
         Deps {
             store: &self.platform.store,
