@@ -245,6 +245,17 @@ const REGISTRY: &[(&str, Build)] = &[
             async move { notifier::handler(&state, event).await }
         }))
     }),
+    ("account-mail", |d| {
+        let state = Arc::new(account_mail::State {
+            platform: d.platform.clone(),
+            mailer: d.identity.mailer.clone(),
+            app_url: d.identity.app_url.clone(),
+        });
+        Ok(Handler::event(move |event| {
+            let state = state.clone();
+            async move { account_mail::handler(&state, event).await }
+        }))
+    }),
     ("creators", |d| {
         let state = Arc::new(creators::State {
             platform: d.platform.clone(),
