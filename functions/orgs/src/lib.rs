@@ -108,7 +108,7 @@ async fn create_org(state: &State, req: &Request) -> Result<ApiResponse, Error> 
     let body: CreateOrg = json_body(req)?;
     let input = NewOrganization::parse(body.name, body.kind)?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let org = tenancy::create_org(&state.deps(), &caller, input).await?;
         ApiResponse::created(&org, format!("/v1/orgs/{}", org.id))
     })
