@@ -182,6 +182,12 @@ impl TestApp {
     /// not through the API): a verified user flagged as NEXUS staff, logged in.
     pub async fn staff(&self) -> Session {
         let s = self.verified_user().await;
+        self.appoint_staff_in_store(s).await
+    }
+
+    /// Builder (writes the store directly): flag an existing account (a
+    /// creator, say) as NEXUS staff; returns it logged in again.
+    pub async fn appoint_staff_in_store(&self, s: Session) -> Session {
         let id: nexus_core::UserId = s.user_id.parse().expect("user id");
         let store = self.local.store();
         let mut u = nexus_store::repos::users::get(store, &id)
@@ -198,7 +204,7 @@ impl TestApp {
             .post(
                 "/v1/auth/login",
                 None,
-                json!({"email": s.email, "password": PASSWORD}),
+                json!({"email": s.email, "password": s.password}),
             )
             .await;
         assert_eq!(l.status, 200, "{}", l.text);

@@ -212,9 +212,10 @@ async fn register_verify_login_mfa_refresh_switch_logout() {
         .await;
     assert_eq!(o.status, 201, "{}", o.text);
     let org = o.body["id"].as_str().unwrap().to_owned();
+    // Not yet the token's organization: the caller is told to switch (theirs, so nothing leaks).
     app.get(&format!("/v1/orgs/{org}"), Some(&access))
         .await
-        .assert_problem(404, "not-found");
+        .assert_problem(403, "org-not-active");
     let s = app
         .post("/v1/auth/switch-org", Some(&access), json!({"orgId": org}))
         .await;
