@@ -444,6 +444,8 @@ async fn the_local_outbox_lists_what_functions_mailed() {
         .await
         .unwrap();
     assert!(r.status().is_success(), "{:?}", r.text().await);
+    // Sent by the account-mail worker, off the request path.
+    local.settle(SETTLE).await.unwrap();
     let r = reqwest::get(format!("{}/_local/outbox?to={email}", local.url()))
         .await
         .unwrap();

@@ -16,6 +16,7 @@
 //! | `LoginCodeRequested {userId, challenge}` | makes the sign-in code, records its hash on the MFA challenge, mails it |
 //! | `EmailOtpSetupRequested {userId}` | mails the code that turns e-mail sign-in codes on |
 //! | `LoginFromNewIp {userId, userAgent}` | tells the user about the new sign-in |
+//! | `InvitationCreated {invitationId, email, role}` (`nexus.orgs`) | makes the invitation's token, binds it to the invitation (if still current) and mails the link |
 //!
 //! EventBridge delivers at least once: each e-mail has a delivery record per
 //! event ([`nexus_store::repos::mailjobs`]), so a redelivery after a sent
@@ -38,14 +39,17 @@ pub const PASSWORD_RESET_REQUESTED: &str = "PasswordResetRequested";
 pub const LOGIN_CODE_REQUESTED: &str = "LoginCodeRequested";
 pub const EMAIL_OTP_SETUP_REQUESTED: &str = "EmailOtpSetupRequested";
 pub const LOGIN_FROM_NEW_IP: &str = "LoginFromNewIp";
+/// From `nexus.orgs`.
+pub const INVITATION_CREATED: &str = "InvitationCreated";
 
 /// The `detail-type`s the worker handles (its EventBridge rule lists the same).
-pub const EVENTS: [&str; 5] = [
+pub const EVENTS: [&str; 6] = [
     REGISTRATION_REQUESTED,
     PASSWORD_RESET_REQUESTED,
     LOGIN_CODE_REQUESTED,
     EMAIL_OTP_SETUP_REQUESTED,
     LOGIN_FROM_NEW_IP,
+    INVITATION_CREATED,
 ];
 
 pub const VERIFY_TTL_SECS: i64 = 48 * 3600;
@@ -87,6 +91,20 @@ pub async fn handle(d: &MailDeps<'_>, event: &DomainEvent) -> Result<(), Error> 
             let agent = data.get("userAgent").and_then(|v| v.as_str()).unwrap_or("");
             new_login(d, &event.id, &user("userId")?, agent, event.occurred_at).await
         }
+        INVITATION_CREATED => {
+            let org = event
+                .tenant
+                .clone()
+                .ok_or_else(|| Error::field("/tenantId", "required", "missing"))?;
+            let id = field("invitationId")?.parse().map_err(|_| {
+                Error::field(
+                    "/data/invitationId",
+                    "invalid_format",
+                    "not an invitation id",
+                )
+            })?;
+            invitation(d, &event.id, &org, &id, field("email")?).await
+        }
         other => {
             tracing::debug!(event.kind = other, "no account e-mail for this event");
             Ok(())
@@ -94,10 +112,12 @@ pub async fn handle(d: &MailDeps<'_>, event: &DomainEvent) -> Result<(), Error> 
     }
 }
 
-/// One e-mail and the one-time token it carries (if any).
+/// One e-mail, the one-time token it carries (if any), and writes that bind
+/// the token (committed with it).
 struct Outgoing {
     mail: Mail,
     token: Option<OneTimeToken>,
+    binds: Vec<Write>,
 }
 
 /// Send `prepare()`'s e-mail once for `event`: record the secret and the
@@ -129,6 +149,9 @@ async fn deliver(
     if let Some(t) = &out.token {
         tx = tx.write(Write::create(t)?);
     }
+    for w in out.binds {
+        tx = tx.write(w);
+    }
     let mut record = MailJob {
         event_id: event.clone(),
         status: MailStatus::Pending,
@@ -136,7 +159,15 @@ async fn deliver(
         updated_at: now,
         expires_at: now.as_second() + MAIL_JOB_TTL_SECS,
     };
-    d.store.commit(tx.write(Write::put(&record)?)).await?;
+    match d.store.commit(tx.write(Write::put(&record)?)).await {
+        Ok(()) => {}
+        // What the e-mail was for is gone (an invitation replaced or cancelled).
+        Err(nexus_store::StoreError::ConditionFailed { label }) if label == "invite" => {
+            tracing::info!(event.id = %event, "superseded before it was mailed; nothing sent");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    }
     d.mailer
         .send(&out.mail)
         .await
@@ -211,6 +242,7 @@ async fn registration(d: &MailDeps<'_>, event: &EventId, id: &str) -> Result<(),
                         link: Some(link),
                     },
                     token: Some(record),
+                    binds: vec![],
                 }
             })
             .await
@@ -231,6 +263,7 @@ async fn registration(d: &MailDeps<'_>, event: &EventId, id: &str) -> Result<(),
                     link: Some(format!("{}/login", d.app_url)),
                 },
                 token: None,
+                binds: vec![],
             })
             .await
         }
@@ -384,6 +417,7 @@ async fn password_reset(d: &MailDeps<'_>, event: &EventId, email: &str) -> Resul
                 link: Some(link),
             },
             token: Some(record),
+            binds: vec![],
         }
     })
     .await
@@ -433,6 +467,7 @@ async fn login_code(
             link: None,
         },
         token: None,
+        binds: vec![],
     })
     .await
 }
@@ -465,6 +500,7 @@ async fn email_otp_setup(d: &MailDeps<'_>, event: &EventId, user: &UserId) -> Re
                 link: None,
             },
             token: Some(record),
+            binds: vec![],
         }
     })
     .await
@@ -498,6 +534,65 @@ async fn new_login(
             link: Some(format!("{}/forgot-password", d.app_url)),
         },
         token: None,
+        binds: vec![],
+    })
+    .await
+}
+
+/// Mail an invitation's link, if the invitation is still the current one of
+/// its address (a re-invitation or a cancel since then: nothing is sent).
+async fn invitation(
+    d: &MailDeps<'_>,
+    event: &EventId,
+    org_id: &nexus_core::ids::OrgId,
+    id: &nexus_core::ids::InvitationId,
+    email: &str,
+) -> Result<(), Error> {
+    use nexus_store::repos::orgs;
+    let now = d.clock.now();
+    let Some(inv) = orgs::invitation(d.store, org_id, email)
+        .await?
+        .filter(|i| &i.id == id && i.expires_at > now.as_second())
+    else {
+        tracing::info!(event.id = %event, "invitation replaced, cancelled or expired; nothing sent");
+        return Ok(());
+    };
+    let Some(org) = orgs::get(d.store, org_id).await? else {
+        return Ok(());
+    };
+    deliver(d, event, || {
+        let token = nexus_auth::secrets::new_token("nxi");
+        let record = OneTimeToken {
+            hash: nexus_auth::secrets::token_hash(&token),
+            purpose: Purpose::Invitation,
+            subject: inv.email.clone(),
+            data: serde_json::json!({"orgId": org_id, "role": inv.role, "invitationId": inv.id}),
+            expires_at: inv.expires_at,
+            used_at: None,
+            attempts: 0,
+        };
+        let link = format!("{}/invitations/accept?token={token}", d.app_url);
+        Outgoing {
+            mail: Mail {
+                to: inv.email.clone(),
+                template: "invitation",
+                subject: format!("You're invited to {} on NEXUS", org.name),
+                text: format!(
+                    "You've been invited to join {} on NEXUS as {}. Accept within 7 days:\n\n{link}",
+                    org.name,
+                    inv.role.as_str()
+                ),
+                token: Some(token),
+                link: Some(link),
+            },
+            binds: vec![orgs::set_invitation_token(
+                org_id,
+                &inv.email,
+                &inv.id,
+                &record.hash,
+            )],
+            token: Some(record),
+        }
     })
     .await
 }

@@ -17,11 +17,10 @@ use nexus_core::plans::{Level, Limit};
 use nexus_core::principal::{role_allows, Permission, Principal, Role};
 use nexus_core::user::Email;
 use nexus_core::{Error, FieldError};
-use nexus_ports::mail::Email as Mail;
 use nexus_store::repos::apikeys::{self, ApiKey};
 use nexus_store::repos::audit::{self, AuditEntry};
 use nexus_store::repos::orgs::{self, AgencyGrant, Invitation};
-use nexus_store::repos::tokens::{self, OneTimeToken, Purpose};
+use nexus_store::repos::tokens::{self, Purpose};
 use nexus_store::repos::users;
 use nexus_store::{Page, Tx, Write};
 use serde::Serialize;
@@ -126,9 +125,9 @@ pub async fn invite(
     let in_use = org.member_count + pending.len() as u64 - u64::from(already_pending);
     org.plan.check(Limit::Seats, in_use, 1)?;
     let previous = orgs::invitation(d.store, org_id, email.as_str()).await?;
-    let token = nexus_auth::secrets::new_token("nxi");
-    let hash = nexus_auth::secrets::token_hash(&token);
     let expires_at = now.as_second() + INVITATION_TTL_SECS;
+    // The link's token is made and mailed by the account-mail worker (off
+    // the request path); until then the invitation has no token at all.
     let invitation = Invitation {
         id: InvitationId::new(),
         org_id: org_id.clone(),
@@ -137,20 +136,11 @@ pub async fn invite(
         invited_by: caller.user_id()?,
         created_at: now,
         expires_at,
-        token_hash: hash.clone(),
+        token_hash: String::new(),
         version: 0,
     };
-    let record = OneTimeToken {
-        hash,
-        purpose: Purpose::Invitation,
-        subject: email.to_string(),
-        data: serde_json::json!({"orgId": org_id, "role": role, "invitationId": invitation.id}),
-        expires_at,
-        used_at: None,
-        attempts: 0,
-    };
     let e = event(
-        "InvitationCreated",
+        crate::mail::INVITATION_CREATED,
         org_id,
         caller,
         now,
@@ -161,31 +151,7 @@ pub async fn invite(
             "replaces": previous.as_ref().map(|p| &p.id),
         }),
     );
-    orgs::put_invitation(
-        d.store,
-        &invitation,
-        previous.as_ref(),
-        &record,
-        Tx::new().event(e),
-    )
-    .await?;
-    let link = format!("{}/invitations/accept?token={token}", d.app_url);
-    let mail = Mail {
-        to: email.to_string(),
-        template: "invitation",
-        subject: format!("You're invited to {} on NEXUS", org.name),
-        text: format!(
-            "You've been invited to join {} on NEXUS as {}. Accept within 7 days:\n\n{link}",
-            org.name,
-            role.as_str()
-        ),
-        token: Some(token),
-        link: Some(link),
-    };
-    d.mailer.send(&mail).await.map_err(|e| Error::Unavailable {
-        detail: format!("could not send the invitation: {e}"),
-        retry_after_secs: 5,
-    })?;
+    orgs::put_invitation(d.store, &invitation, previous.as_ref(), Tx::new().event(e)).await?;
     Ok(InvitationSent {
         id: invitation.id,
         email: email.to_string(),

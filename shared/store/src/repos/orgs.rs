@@ -471,14 +471,12 @@ pub async fn put_invitation(
     store: &Store,
     invitation: &Invitation,
     previous: Option<&Invitation>,
-    token: &crate::repos::tokens::OneTimeToken,
     extra: Tx,
 ) -> Result<(), Error> {
-    let mut tx = extra.write(Write::create(token)?);
-    tx = match previous {
-        None => tx.write(Write::create(invitation)?),
+    let tx = match previous {
+        None => extra.write(Write::create(invitation)?),
         Some(old) => {
-            let tx = tx.write(Write::replace(invitation, old.version)?);
+            let tx = extra.write(Write::replace(invitation, old.version)?);
             match old.token_hash.as_str() {
                 "" => tx,
                 hash => tx.write(delete_token(hash)),
@@ -493,6 +491,33 @@ pub async fn put_invitation(
             ))
         }
         other => Ok(other?),
+    }
+}
+
+/// The write that binds a freshly mailed token to invitation `id` (if it is
+/// still the current invitation of its address).
+pub fn set_invitation_token(
+    org: &OrgId,
+    email: &str,
+    id: &InvitationId,
+    token_hash: &str,
+) -> Write {
+    Write::Update {
+        key: invitation_key(org, email),
+        update: "SET tokenHash = :h".into(),
+        condition: Some("id = :id".into()),
+        names: vec![],
+        values: vec![
+            (
+                ":h".into(),
+                aws_sdk_dynamodb::types::AttributeValue::S(token_hash.into()),
+            ),
+            (
+                ":id".into(),
+                aws_sdk_dynamodb::types::AttributeValue::S(id.to_string()),
+            ),
+        ],
+        label: "invite".into(),
     }
 }
 
