@@ -1,7 +1,9 @@
 //! `make bench`: prints the figures the foundation is judged by.
 //!
-//! 1. Release binary size of every function in template.yaml (host build,
-//!    stripped; plus the arm64 `bootstrap` from `make build` when present).
+//! 1. Release binary size of every function in template.yaml, each built
+//!    alone as `sam build` builds it (host build, stripped; plus the arm64
+//!    `bootstrap` from `make build` when present), and the AWS SDK clients
+//!    it links.
 //! 2. Cold init: process start → first `GET /runtime/invocation/next` against
 //!    a small local Lambda Runtime API, with the environment template.yaml
 //!    gives the function (the function's init includes loading AWS config
@@ -17,6 +19,7 @@
 mod coldstart;
 mod load;
 mod search;
+mod sizes;
 
 use clap::Parser;
 
@@ -32,9 +35,14 @@ struct Args {
     /// Concurrent clients in the load scenarios.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
-    /// Skip building release binaries (use what's in target/release).
+    /// Skip building the function binaries (use those the last build left in
+    /// target/nexus-bench/<profile>/).
     #[arg(long)]
     no_build: bool,
+    /// Cargo profile the function binaries are built with (`release`, or a
+    /// candidate such as `release-fat-s`; see bench/README.md).
+    #[arg(long, default_value = "release")]
+    profile: String,
     /// Synthetic creator profiles in the search section.
     #[arg(long, default_value_t = 1_000_000)]
     search_docs: usize,
@@ -66,43 +74,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let template = nexus_devenv::load_template()?;
     let functions: Vec<String> = template.functions().into_iter().map(|f| f.name).collect();
 
+    let bins = sizes::target_dir(&root)
+        .join("nexus-bench")
+        .join(&args.profile);
     if want("sizes") || want("cold") {
         if !args.no_build {
-            eprintln!(
-                "building release binaries for {} functions…",
-                functions.len()
-            );
-            let mut cmd = std::process::Command::new("cargo");
-            cmd.current_dir(&root)
-                .args(["build", "--release", "--bins"]);
-            for f in &functions {
-                cmd.args(["-p", f]);
-            }
-            let status = cmd.status()?;
-            if !status.success() {
-                return Err("cargo build --release failed".into());
-            }
+            sizes::build_each(&root, &bins, &args.profile, &functions)?;
         }
-        println!("\n## Function binaries (release, stripped)\n");
-        println!("| function | host x86_64 | arm64 bootstrap (make build) |");
-        println!("|---|---:|---:|");
-        for f in template.functions() {
-            let host = std::fs::metadata(root.join("target/release").join(&f.name))
-                .map(|m| m.len())
-                .ok();
-            let arm = std::fs::metadata(
-                root.join(".aws-sam/build")
-                    .join(&f.logical_id)
-                    .join("bootstrap"),
-            )
-            .map(|m| m.len())
-            .ok();
-            let mb = |b: Option<u64>| {
-                b.map(|b| format!("{:.1} MB", b as f64 / 1_048_576.0))
-                    .unwrap_or_else(|| "—".into())
-            };
-            println!("| {} | {} | {} |", f.name, mb(host), mb(arm));
-        }
+        sizes::print(&root, &bins, &args.profile, &template.functions());
     }
     if want("cold") {
         println!(
@@ -113,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("|---|---:|---:|---:|");
         for def in template.functions() {
             let f = &def.name;
-            let bin = root.join("target/release").join(f);
+            let bin = bins.join(f);
             let env = coldstart::template_env(&template, &def.logical_id);
             match coldstart::measure(&bin, &env, args.cold_runs).await {
                 Ok(mut ms) => {
