@@ -14,6 +14,20 @@ use utoipa::{OpenApi, ToSchema};
 
 pub type State = nexus_identity::State;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(
+    w: &(impl nexus_identity::WireIdentity
+          + nexus_ports::WirePaging
+          + nexus_ports::WireMail
+          + nexus_ports::WireCipher),
+) -> Result<State, String> {
+    nexus_identity::State::new(w, nexus_ports::Platform::new(w)?.paging(w)?)
+        .await?
+        .mailer(w)?
+        .cipher(w)
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterBody {

@@ -35,29 +35,30 @@ pub struct State {
     pub embedder: Arc<dyn Embedder>,
 }
 
-impl State {
-    pub async fn from_env() -> Result<Self, String> {
-        let platform = nexus_ports::Platform::from_env().await?;
-        let search = nexus_ports::search::replica(&platform).await?;
-        let embedder: Arc<dyn Embedder> = match std::env::var("EMBEDDINGS").as_deref() {
-            Ok("bedrock") | Err(_) => {
-                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                Arc::new(
-                    nexus_matching::BedrockEmbedder::new(
-                        aws_sdk_bedrockruntime::Client::new(&sdk),
-                        512,
-                    )
-                    .map_err(|e| e.to_string())?,
-                )
-            }
-            Ok("local-hashing") => Arc::new(nexus_matching::LocalHashingVectoriser::default()),
-            Ok(other) => return Err(format!("EMBEDDINGS={other}: use bedrock or local-hashing")),
-        };
-        Ok(Self {
-            platform,
-            search,
-            embedder,
-        })
+/// The ports this function calls (the table with paging, the creator index
+/// replica, and `embedder`): `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (and the local-hashing vectoriser).
+pub async fn state(
+    w: &(impl nexus_ports::WirePaging + nexus_ports::WireSearch),
+    embedder: Arc<dyn Embedder>,
+) -> Result<State, String> {
+    Ok(State {
+        platform: nexus_ports::Platform::new(w)?.paging(w)?,
+        search: w.search_replica().await?,
+        embedder,
+    })
+}
+
+/// The embedder `EMBEDDINGS` selects: Bedrock Titan v2 (`bedrock`, the
+/// default) or the offline `local-hashing` vectoriser.
+pub fn embedder_from_env(sdk: &nexus_ports::SdkConfig) -> Result<Arc<dyn Embedder>, String> {
+    match std::env::var("EMBEDDINGS").as_deref() {
+        Ok("bedrock") | Err(_) => Ok(Arc::new(
+            nexus_matching::BedrockEmbedder::new(aws_sdk_bedrockruntime::Client::new(sdk), 512)
+                .map_err(|e| e.to_string())?,
+        )),
+        Ok("local-hashing") => Ok(Arc::new(nexus_matching::LocalHashingVectoriser::default())),
+        Ok(other) => Err(format!("EMBEDDINGS={other}: use bedrock or local-hashing")),
     }
 }
 

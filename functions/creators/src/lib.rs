@@ -32,13 +32,16 @@ pub struct State {
     pub search: Arc<dyn CreatorSearch>,
 }
 
-impl State {
-    /// Production: the index snapshot in the media bucket, refreshed every 30 s.
-    pub async fn from_env() -> Result<Self, String> {
-        let platform = nexus_ports::Platform::from_env().await?;
-        let search = nexus_ports::search::replica(&platform).await?;
-        Ok(Self { platform, search })
-    }
+/// The ports this function calls: `main.rs` wires them from AWS (the index
+/// snapshot in the media bucket, refreshed every 30 s), the local platform
+/// from its stand-ins.
+pub async fn state(
+    w: &(impl nexus_ports::WirePaging + nexus_ports::WireSearch),
+) -> Result<State, String> {
+    Ok(State {
+        platform: nexus_ports::Platform::new(w)?.paging(w)?,
+        search: w.search_replica().await?,
+    })
 }
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {

@@ -10,6 +10,12 @@ use utoipa::{OpenApi, ToSchema};
 
 pub type State = nexus_ports::Platform;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_ports::Wiring) -> Result<State, String> {
+    nexus_ports::Platform::new(w)
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {

@@ -16,6 +16,12 @@ use utoipa::OpenApi;
 
 pub type State = nexus_ports::Platform;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_ports::WirePaging) -> Result<State, String> {
+    nexus_ports::Platform::new(w)?.paging(w)
+}
+
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     serve(req, |req| async move {
         match route_key(&req).as_str() {

@@ -19,12 +19,13 @@ pub struct State {
     pub target: ScheduleTarget,
 }
 
-impl State {
-    pub async fn from_env() -> Result<Self, String> {
-        let platform = nexus_ports::Platform::from_env().await?;
-        let target = platform.config.reminders_target()?;
-        Ok(Self { platform, target })
-    }
+/// The ports this function calls (the scheduler; the reminders target is
+/// read at init so a missing variable fails the cold start): `main.rs` wires
+/// them from AWS, the local platform from its stand-ins.
+pub async fn state(w: &impl nexus_ports::WireScheduler) -> Result<State, String> {
+    let platform = nexus_ports::Platform::new(w)?.scheduler(w)?;
+    let target = platform.config.reminders_target()?;
+    Ok(State { platform, target })
 }
 
 /// How long before the due date the creator is reminded.

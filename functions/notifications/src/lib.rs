@@ -15,6 +15,12 @@ use utoipa::{OpenApi, ToSchema};
 
 pub type State = nexus_ports::Platform;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_ports::WirePaging) -> Result<State, String> {
+    nexus_ports::Platform::new(w)?.paging(w)
+}
+
 /// Answer of `POST /v1/notifications/read-all`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -16,6 +16,12 @@ use nexus_store::tx::OutboxRecord;
 
 pub type State = nexus_ports::Platform;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_ports::WireEvents) -> Result<State, String> {
+    nexus_ports::Platform::new(w)?.events(w)
+}
+
 /// The outbox event in a stream record, if it holds one.
 pub fn outbox_event(record: &EventRecord) -> Result<Option<OutboxEvent>, String> {
     if record.event_name != "INSERT" {
@@ -130,17 +136,13 @@ mod tests {
     fn platform(bus: Arc<RecordingBus>) -> State {
         let sdk = aws_config_stub();
         let config = nexus_ports::Config {
-            table_name: "t".into(),
-            event_bus_name: "b".into(),
-            media_bucket: "m".into(),
-            cursor_key: nexus_core::cursor::CursorKey::new("k"),
+            table_name: Some("t".into()),
             stage: "test".into(),
-            s3_path_style: true,
-            schedule_group: None,
-            scheduler_role_arn: None,
-            reminders_target_arn: None,
+            ..nexus_ports::Config::default()
         };
-        nexus_ports::Platform::from_sdk(config, &sdk, Some(bus))
+        let mut platform = nexus_ports::Platform::new(&nexus_ports::Aws::new(config, sdk)).unwrap();
+        platform.events = bus;
+        platform
     }
 
     fn aws_config_stub() -> nexus_ports::SdkConfig {

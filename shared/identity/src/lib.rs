@@ -18,6 +18,7 @@ use nexus_auth::KeyRing;
 use nexus_core::time::Clock;
 use nexus_ports::cipher::Cipher;
 use nexus_ports::mail::Mailer;
+use nexus_ports::{WireCipher, WireMail, Wiring};
 use nexus_store::Store;
 
 pub use tokens::TokenPair;
@@ -52,11 +53,53 @@ pub fn fingerprint(s: &str) -> String {
         .collect()
 }
 
-/// What the `auth` and `me` functions are built with.
+/// Identity's keys and settings, from the function's wiring: Secrets
+/// Manager (`JWT_KEY_SECRET_ARN`), `JWT_ISSUER` and `APP_URL` in AWS
+/// ([`nexus_ports::Aws`]); the local platform's key file and options locally.
+#[async_trait::async_trait]
+pub trait WireIdentity: Wiring {
+    /// The token signing keys.
+    async fn keys(&self) -> Result<KeyRing, String>;
+    /// Expected `iss` of access tokens.
+    fn issuer(&self) -> Result<String, String>;
+    /// Base URL of the web app, for links in e-mails.
+    fn app_url(&self) -> Result<String, String>;
+}
+
+fn env(k: &str, what: &str) -> Result<String, String> {
+    std::env::var(k).map_err(|_| format!("environment variable {k} is required for {what}"))
+}
+
+#[async_trait::async_trait]
+impl WireIdentity for nexus_ports::Aws {
+    async fn keys(&self) -> Result<KeyRing, String> {
+        use nexus_auth::KeySource;
+        nexus_auth::SecretsManagerKeys::new(
+            nexus_auth::aws_sdk_secretsmanager::Client::new(self.sdk()),
+            env("JWT_KEY_SECRET_ARN", "the token signing keys")?,
+        )
+        .load()
+        .await
+    }
+
+    fn issuer(&self) -> Result<String, String> {
+        env("JWT_ISSUER", "access tokens")
+    }
+
+    fn app_url(&self) -> Result<String, String> {
+        env("APP_URL", "links in e-mails")
+    }
+}
+
+/// What the identity functions (`auth`, `me`, `orgs`, `invitations`) are
+/// built with. [`State::new`] wires the platform and the keys; each function
+/// adds the mailer and the cipher only if it calls them (they stay
+/// [`nexus_ports::Unwired`] otherwise).
 pub struct State {
     pub platform: nexus_ports::Platform,
     pub keys: KeyRing,
     pub issuer: String,
+    /// Set by [`State::mailer`] (only mail has links).
     pub app_url: String,
     pub mailer: std::sync::Arc<dyn Mailer>,
     pub cipher: std::sync::Arc<dyn Cipher>,
@@ -75,34 +118,31 @@ impl State {
         }
     }
 
-    /// Production wiring: Platform from the environment, keys from Secrets
-    /// Manager (`JWT_KEY_SECRET_ARN`), SES (`MAIL_FROM`), KMS (`KMS_KEY_ID`).
-    pub async fn from_env() -> Result<Self, String> {
-        use nexus_auth::KeySource;
-        let var =
-            |k: &str| std::env::var(k).map_err(|_| format!("environment variable {k} is required"));
-        let sdk =
-            nexus_ports::aws_config::load_defaults(nexus_ports::BehaviorVersion::latest()).await;
-        let config = nexus_ports::Config::from_env()?;
-        let keys = nexus_auth::SecretsManagerKeys::new(
-            nexus_auth::aws_sdk_secretsmanager::Client::new(&sdk),
-            var("JWT_KEY_SECRET_ARN")?,
-        )
-        .load()
-        .await?;
+    /// The platform and the token keys; mail and the cipher unwired.
+    pub async fn new(
+        w: &impl WireIdentity,
+        platform: nexus_ports::Platform,
+    ) -> Result<Self, String> {
         Ok(Self {
-            platform: nexus_ports::Platform::from_sdk(config, &sdk, None),
-            keys,
-            issuer: var("JWT_ISSUER")?,
-            app_url: var("APP_URL")?,
-            mailer: std::sync::Arc::new(nexus_ports::mail::SesMailer::new(
-                nexus_ports::aws_sdk_sesv2::Client::new(&sdk),
-                var("MAIL_FROM")?,
-            )),
-            cipher: std::sync::Arc::new(nexus_ports::cipher::KmsCipher::new(
-                nexus_ports::aws_sdk_kms::Client::new(&sdk),
-                var("KMS_KEY_ID")?,
-            )),
+            platform,
+            keys: w.keys().await?,
+            issuer: w.issuer()?,
+            app_url: String::new(),
+            mailer: std::sync::Arc::new(nexus_ports::Unwired("mailer")),
+            cipher: std::sync::Arc::new(nexus_ports::Unwired("cipher")),
         })
+    }
+
+    /// E-mail (SES in AWS, the local outbox locally) and the app URL its links use.
+    pub fn mailer(mut self, w: &(impl WireIdentity + WireMail)) -> Result<Self, String> {
+        self.mailer = w.mailer()?;
+        self.app_url = w.app_url()?;
+        Ok(self)
+    }
+
+    /// Encryption of TOTP seeds (KMS in AWS, a local key locally).
+    pub fn cipher(mut self, w: &impl WireCipher) -> Result<Self, String> {
+        self.cipher = w.cipher()?;
+        Ok(self)
     }
 }

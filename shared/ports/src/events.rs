@@ -2,6 +2,7 @@
 //! local platform's in-process bus locally.
 
 use async_trait::async_trait;
+#[cfg(feature = "eventbridge")]
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 /// One event to publish, as read from the outbox.
@@ -32,7 +33,8 @@ pub trait EventBus: Send + Sync {
     async fn publish(&self, events: &[OutboxEvent]) -> Result<Vec<PublishFailure>, String>;
 }
 
-/// EventBridge `PutEvents`, at most 10 entries per call.
+/// EventBridge `PutEvents`, at most 10 entries per call (feature `eventbridge`).
+#[cfg(feature = "eventbridge")]
 pub struct EventBridgeBus {
     client: aws_sdk_eventbridge::Client,
     bus_name: String,
@@ -42,6 +44,7 @@ pub struct EventBridgeBus {
 /// and Resources bytes plus 14 for Time): "less than 256 KB".
 pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
 
+#[cfg(feature = "eventbridge")]
 impl EventBridgeBus {
     pub fn new(client: aws_sdk_eventbridge::Client, bus_name: String) -> Self {
         Self { client, bus_name }
@@ -52,6 +55,7 @@ pub fn entry_size(e: &OutboxEvent) -> usize {
     14 + e.source.len() + e.detail_type.len() + e.detail.len()
 }
 
+#[cfg(feature = "eventbridge")]
 #[async_trait]
 impl EventBus for EventBridgeBus {
     async fn publish(&self, events: &[OutboxEvent]) -> Result<Vec<PublishFailure>, String> {

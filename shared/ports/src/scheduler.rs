@@ -37,6 +37,7 @@
 //! ```
 
 use async_trait::async_trait;
+#[cfg(feature = "scheduler")]
 use aws_sdk_scheduler::types::{
     ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy as SdkRetry,
     Target,
@@ -257,12 +258,15 @@ pub fn substitute(input: &serde_json::Value, ctx: &[(&str, &str)]) -> serde_json
     }
 }
 
-/// EventBridge Scheduler (`CreateSchedule` / `DeleteSchedule`) in one group.
+/// EventBridge Scheduler (`CreateSchedule` / `DeleteSchedule`) in one group
+/// (feature `scheduler`).
+#[cfg(feature = "scheduler")]
 pub struct EventBridgeScheduler {
     client: aws_sdk_scheduler::Client,
     group: String,
 }
 
+#[cfg(feature = "scheduler")]
 impl EventBridgeScheduler {
     /// `group`: the schedule group (`SCHEDULE_GROUP`; AWS's is `default`).
     pub fn new(client: aws_sdk_scheduler::Client, group: String) -> Self {
@@ -270,6 +274,7 @@ impl EventBridgeScheduler {
     }
 }
 
+#[cfg(feature = "scheduler")]
 fn sdk_error<E>(op: &str, e: &aws_sdk_scheduler::error::SdkError<E>) -> Error
 where
     E: aws_sdk_scheduler::error::ProvideErrorMetadata + std::error::Error + 'static,
@@ -296,6 +301,7 @@ where
     }
 }
 
+#[cfg(feature = "scheduler")]
 #[async_trait]
 impl Scheduler for EventBridgeScheduler {
     async fn schedule_once(&self, s: &OneTimeSchedule) -> Result<(), Error> {
