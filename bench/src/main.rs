@@ -9,9 +9,12 @@
 //!    gives the function (the function's init includes loading AWS config
 //!    and, for the authorizer, fetching its key from a local Secrets Manager
 //!    stand-in; the search indexer looks for a snapshot in an S3 stand-in).
-//! 3. Latency (p50/p99) and requests/s through the local gateway for
+//! 3. Warm handler latency of the real binaries (`--only warm`): the same
+//!    sample event over and over through a local Runtime API, AWS calls to
+//!    DynamoDB Local and stand-ins; compares build profiles (`--profile`).
+//! 4. Latency (p50/p99) and requests/s through the local gateway for
 //!    `GET /health` and a store round-trip (`POST /v1/orgs` + `GET /v1/orgs/{id}`).
-//! 4. Creator search: bulk indexing time, index size and query latency
+//! 5. Creator search: bulk indexing time, index size and query latency
 //!    (p50/p95/p99) over synthetic profiles (`--search-docs`, default 1M).
 //!
 //! Figures only; nothing here asserts a time.
@@ -20,6 +23,7 @@ mod coldstart;
 mod load;
 mod search;
 mod sizes;
+mod warm;
 
 use clap::Parser;
 
@@ -49,9 +53,16 @@ struct Args {
     /// Queries in the search section.
     #[arg(long, default_value_t = 1000)]
     search_queries: usize,
-    /// Only these sections: sizes, cold, load, search (comma-separated).
+    /// Only these sections: sizes, cold, warm, load, search (comma-separated).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Only these functions in the sizes, cold and warm sections
+    /// (comma-separated crate names; all by default).
+    #[arg(long, value_delimiter = ',')]
+    functions: Vec<String>,
+    /// Measured warm invocations per scenario (after 20 unmeasured ones).
+    #[arg(long, default_value_t = 300)]
+    warm_runs: usize,
 }
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -72,7 +83,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let root = nexus_devenv::repo_root();
     let template = nexus_devenv::load_template()?;
-    let functions: Vec<String> = template.functions().into_iter().map(|f| f.name).collect();
+    let defs: Vec<_> = template
+        .functions()
+        .into_iter()
+        .filter(|f| args.functions.is_empty() || args.functions.contains(&f.name))
+        .collect();
+    let functions: Vec<String> = defs.iter().map(|f| f.name.clone()).collect();
 
     let bins = sizes::target_dir(&root)
         .join("nexus-bench")
@@ -81,7 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !args.no_build {
             sizes::build_each(&root, &bins, &args.profile, &functions)?;
         }
-        sizes::print(&root, &bins, &args.profile, &template.functions());
+        sizes::print(&root, &bins, &args.profile, &defs);
     }
     if want("cold") {
         println!(
@@ -90,7 +106,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         println!("| function | p50 | p99 | max |");
         println!("|---|---:|---:|---:|");
-        for def in template.functions() {
+        for def in &defs {
             let f = &def.name;
             let bin = bins.join(f);
             let env = coldstart::template_env(&template, &def.logical_id);
@@ -105,6 +121,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     );
                 }
                 Err(e) => println!("| {f} | failed: {e} | | |"),
+            }
+        }
+    }
+    if want("warm") {
+        println!(
+            "\n## Warm handler latency (profile {}, event handed out → response posted), {} runs each\n",
+            args.profile, args.warm_runs
+        );
+        println!("| scenario | function | p50 | p99 | mean |");
+        println!("|---|---|---:|---:|---:|");
+        let dynamodb = nexus_devenv::dynamodb_local::shared_endpoint().await;
+        let issuer = template
+            .parameter_default("JwtIssuer")
+            .unwrap_or_else(|| "https://api.nexus.local".into());
+        for s in warm::scenarios(&root, &issuer)? {
+            let Some(def) = defs.iter().find(|d| d.name == s.function) else {
+                continue;
+            };
+            let env = coldstart::template_env(&template, &def.logical_id);
+            if let Some((_, table)) = env.iter().find(|(k, _)| k == "TABLE_NAME") {
+                warm::table(&dynamodb, table).await?;
+            }
+            let bin = bins.join(s.function);
+            match warm::measure(&bin, &env, &dynamodb, &s.event, 20, args.warm_runs).await {
+                Ok(mut ms) => {
+                    ms.sort_by(|a, b| a.total_cmp(b));
+                    println!(
+                        "| {} | {} | {:.2} ms | {:.2} ms | {:.2} ms |",
+                        s.what,
+                        s.function,
+                        percentile(&ms, 50.0),
+                        percentile(&ms, 99.0),
+                        ms.iter().sum::<f64>() / ms.len().max(1) as f64
+                    );
+                }
+                Err(e) => println!("| {} | {} | failed: {e} | | |", s.what, s.function),
             }
         }
     }
