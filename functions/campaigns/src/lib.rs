@@ -137,7 +137,7 @@ async fn create(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// The organization's campaigns, newest first.
 #[utoipa::path(get, path = "/v1/campaigns", tag = "campaigns", operation_id = "list_campaigns",
     params(("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<Campaign>)))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<Campaign>)))]
 async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let org = brand(&principal(req)?, Permission::CampaignsRead)?;
     let page = repo::campaigns_of(
@@ -408,7 +408,7 @@ async fn apply(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// Applications and invitations of a campaign (brand).
 #[utoipa::path(get, path = "/v1/campaigns/{campaignId}/applications", tag = "applications", operation_id = "list_applications",
     params(("campaignId" = String, Path, description = "`cmp_…`"), ("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<Application>)))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<Application>)))]
 async fn list_applications(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let org = brand(&principal(req)?, Permission::CampaignsRead)?;
     let id = campaign_id(req)?;

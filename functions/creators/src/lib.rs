@@ -328,7 +328,7 @@ async fn request_verification(state: &State, req: &Request) -> Result<ApiRespons
 /// Your verification requests, newest first.
 #[utoipa::path(get, path = "/v1/creators/me/verification-requests", tag = "creator profile", operation_id = "list_my_verifications",
     params(("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<VerificationRequest>)))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<VerificationRequest>)))]
 async fn list_verifications(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let me = principal(req)?.creator_id()?;
     let page = repo::verifications_of(

@@ -123,7 +123,7 @@ async fn create_org(state: &State, req: &Request) -> Result<ApiResponse, Error> 
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "One page of memberships: `{items, nextCursor}`", body = Vec<Membership>),
+        (status = 200, description = "One page of memberships: `{items, nextCursor}`", body = ListEnvelope<Membership>),
         (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -185,7 +185,7 @@ async fn invite(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// Members and their roles.
 #[utoipa::path(get, path = "/v1/orgs/{orgId}/members", tag = "members", operation_id = "list_members",
     params(("orgId" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<Membership>), (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<Membership>), (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json")))]
 async fn list_members(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
@@ -258,7 +258,7 @@ async fn create_key(state: &State, req: &Request) -> Result<ApiResponse, Error> 
 /// API keys (never the secrets).
 #[utoipa::path(get, path = "/v1/orgs/{orgId}/api-keys", tag = "api keys", operation_id = "list_api_keys",
     params(("orgId" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<ApiKey>)))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<ApiKey>)))]
 async fn list_keys(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
@@ -318,7 +318,7 @@ async fn grant(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// Agencies with access to this brand.
 #[utoipa::path(get, path = "/v1/orgs/{orgId}/agency-grants", tag = "organizations", operation_id = "list_agency_grants",
     params(("orgId" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "`{items}`", body = Vec<AgencyGrant>)))]
+    responses((status = 200, description = "`{items}`", body = ListEnvelope<AgencyGrant>)))]
 async fn list_grants(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
@@ -333,7 +333,7 @@ async fn list_grants(state: &State, req: &Request) -> Result<ApiResponse, Error>
 /// The organization's append-only audit log, newest first (owner/admin).
 #[utoipa::path(get, path = "/v1/orgs/{orgId}/audit-log", tag = "organizations", operation_id = "get_audit_log",
     params(("orgId" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<AuditEntry>), (status = 403, description = "Role does not allow reading it", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<AuditEntry>), (status = 403, description = "Role does not allow reading it", body = Problem, content_type = "application/problem+json")))]
 async fn audit_log(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;

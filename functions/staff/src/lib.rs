@@ -36,7 +36,7 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
     params(("status" = Option<String>, Query, description = "`pending` (default), `approved`, `rejected`"),
            ("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")),
     security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<VerificationRequest>),
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<VerificationRequest>),
               (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json")))]
 async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     principal(req)?.require_staff()?;
