@@ -103,7 +103,7 @@ fn origin(req: &Request) -> Origin {
 /// Create an account. A verification link is e-mailed; login is refused until it is used.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", operation_id = "register", request_body = RegisterBody,
     responses(
-        (status = 201, description = "Account created (unverified)", body = Registered),
+        (status = 201, description = "Account created (unverified)", body = Registered, headers(("location" = String, description = "`/v1/me`"))),
         (status = 400, description = "Invalid fields, weak password", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email-taken`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -169,7 +169,7 @@ async fn logout(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 
 /// Ask for a password-reset e-mail. The answer is the same whether or not the account exists.
 #[utoipa::path(post, path = "/v1/auth/password/forgot", tag = "auth", operation_id = "forgot_password", request_body = ForgotBody,
-    responses((status = 202, description = "If the account exists, an e-mail is on its way")))]
+    responses((status = 202, description = "If the account exists, an e-mail is on its way", body = nexus_http::Accepted)))]
 async fn forgot(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let b: ForgotBody = json_body(req)?;
     account::forgot_password(&state.deps(), &b.email).await?;

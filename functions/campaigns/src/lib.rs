@@ -121,7 +121,8 @@ const P400: &str = "Invalid fields (each with its JSON pointer)";
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")), security(("bearer" = [])),
     responses((status = 201, description = "The draft", body = Campaign),
               (status = 400, description = P400, body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "Needs campaigns:write", body = Problem, content_type = "application/problem+json")))]
+              (status = 403, description = "Needs campaigns:write", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "The caller acts in no brand organization", body = Problem, content_type = "application/problem+json")))]
 async fn create(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = brand(&caller, Permission::CampaignsWrite)?;
@@ -137,7 +138,8 @@ async fn create(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// The organization's campaigns, newest first.
 #[utoipa::path(get, path = "/v1/campaigns", tag = "campaigns", operation_id = "list_campaigns",
     params(("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<Campaign>)))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<Campaign>),
+              (status = 404, description = "The caller acts in no brand organization", body = Problem, content_type = "application/problem+json")))]
 async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let org = brand(&principal(req)?, Permission::CampaignsRead)?;
     let page = repo::campaigns_of(

@@ -312,6 +312,7 @@ async fn remove_portfolio(state: &State, req: &Request) -> Result<ApiResponse, E
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")), security(("bearer" = [])),
     responses((status = 201, description = "Pending review", body = VerificationRequest),
               (status = 400, description = "Invalid fields (e.g. social account not linked)", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No creator profile yet (PUT /v1/creators/me first)", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "One of this kind is already pending", body = Problem, content_type = "application/problem+json")))]
 async fn request_verification(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;

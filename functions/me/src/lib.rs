@@ -66,7 +66,7 @@ async fn totp_confirm(state: &State, req: &Request) -> Result<ApiResponse, Error
 
 /// E-mail a code to turn on sign-in codes by e-mail.
 #[utoipa::path(post, path = "/v1/me/mfa/email", tag = "me", operation_id = "start_email_otp", security(("bearer" = [])),
-    responses((status = 202, description = "Code sent")))]
+    responses((status = 202, description = "Code sent", body = nexus_http::Accepted)))]
 async fn email_start(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let id = principal(req)?.user_id()?;
     mfa::email_otp_start(&state.deps(), &id).await?;
