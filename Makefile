@@ -29,14 +29,24 @@ export NEXUS_DYNAMODB_LOCAL_DIR := $(NODE_DIR)/amplify-dynamodb-simulator/emulat
 
 AARCH64_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: help tools check-prereqs dev test lint check-templates build bench clean
+.PHONY: help tools browser check-prereqs dev test lint check-templates build bench clean
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
 
 # ------------------------------------------------------------------ tools
 
-tools: check-prereqs $(VENV_STAMP) $(NODE_STAMP)
+tools: check-prereqs $(VENV_STAMP) $(NODE_STAMP) browser
+
+# Debian's Chromium for the browser tests of pages people look at (/docs),
+# driven by playwright-core from .tools/node_modules.
+browser:
+	@command -v chromium >/dev/null || [[ -n "$${NEXUS_CHROMIUM:-}" ]] || { \
+	  command -v apt-get >/dev/null || { echo "error: the browser tests need Chromium ('chromium' on PATH, or NEXUS_CHROMIUM=/path/to/chromium)" >&2; exit 1; }; \
+	  sudo=; if [[ $$(id -u) != 0 ]]; then sudo=sudo; fi; \
+	  echo "installing Debian's chromium (browser tests)"; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; \
+	}
 
 check-prereqs:
 	@command -v cargo >/dev/null || { echo "error: cargo not found; install Rust (https://rustup.rs), toolchain >= 1.85" >&2; exit 1; }

@@ -35,6 +35,8 @@ impl State {
     pub fn new() -> Result<Self, String> {
         let config = Arc::new(
             Config::new(["/openapi.json"])
+                // No top bar: it would let the page load any other URL's document.
+                .use_base_layout()
                 // The public validator badge would call out to the internet.
                 .validator_url("none")
                 .deep_linking(true)
@@ -79,7 +81,8 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 
 /// This document: the OpenAPI 3.1 description of the NEXUS API.
 #[utoipa::path(get, path = "/openapi.json", tag = "platform", operation_id = "get_openapi",
-    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object,
+        headers(("cache-control" = String)))))]
 fn get_openapi() -> ApiResponse {
     ApiResponse {
         status: 200,
@@ -92,7 +95,8 @@ fn get_openapi() -> ApiResponse {
 
 /// The API reference: Swagger UI on this document, with "try it out" against this deployment.
 #[utoipa::path(get, path = "/docs", tag = "platform", operation_id = "get_docs",
-    responses((status = 200, description = "Swagger UI", content_type = "text/html", body = String)))]
+    responses((status = 200, description = "Swagger UI", content_type = "text/html", body = String,
+        headers(("cache-control" = String)))))]
 fn get_docs(state: &State) -> ApiResponse {
     ApiResponse::html(state.index.clone()).header("cache-control", "public, max-age=300")
 }
@@ -108,7 +112,10 @@ fn get_docs(state: &State) -> ApiResponse {
                 (String = "text/html"),
                 (String = "image/png"),
             ),
-            headers(("content-encoding" = String, description = "`gzip` when the client accepts it"))),
+            headers(
+                ("content-encoding" = String, description = "`gzip` when the client accepts it"),
+                ("cache-control" = String),
+            )),
         (status = 404, description = "No such asset", body = nexus_core::Problem, content_type = "application/problem+json"),
     ))]
 fn asset(state: &State, req: &Request) -> Option<Response<Body>> {
