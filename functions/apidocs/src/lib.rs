@@ -243,6 +243,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn sample_event_gets_the_gzipped_stylesheet() {
+        let req =
+            lambda_http::request::from_str(include_str!("../../../events/apidocs-docs-asset.json"))
+                .unwrap();
+        let r = handler(&State::new().unwrap(), req).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/css");
+        assert_eq!(r.headers()["content-encoding"], "gzip");
+        assert_eq!(r.headers()["x-request-id"], "Example-RequestId-0002");
+        let css = decoded(bytes(&r), true).unwrap();
+        assert!(std::str::from_utf8(&css).unwrap().contains(".swagger-ui"));
+    }
+
+    #[tokio::test]
     async fn unknown_asset_is_a_404_problem() {
         let r = get("GET /docs/{file}", Some("nope.js"), true).await;
         assert_eq!(r.status(), 404);

@@ -12,7 +12,7 @@
 //! ([`standard_responses`]): 400/413/415 for JSON bodies, 400 for query
 //! parameters, 404 for path ids, 401/403 for authenticated routes, 409/422 and
 //! `idempotent-replayed` for `Idempotency-Key`, `location` on 201,
-//! `retry-after` on 429.
+//! `retry-after` on 429/503 and an idempotent operation's 409.
 //!
 //! The integration tests validate every response they receive against the
 //! served document, so an undocumented status, content type or field fails them.
@@ -128,7 +128,8 @@ fn operations(doc: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
 ///   account type, API key scopes, plan);
 /// - `Idempotency-Key`: 409 (same key in progress), 422 (same key, other body)
 ///   and the `idempotent-replayed` header on successful answers;
-/// - every 201 carries `location`, every 429 `retry-after`.
+/// - every 201 carries `location`; every 429 and 503 (and an idempotent
+///   operation's 409) `retry-after`.
 pub fn standard_responses(doc: &mut OpenApi) {
     for op in operations(doc) {
         let params = op.parameters.as_deref().unwrap_or_default();
@@ -191,7 +192,8 @@ pub fn standard_responses(doc: &mut OpenApi) {
                         .build()
                 });
             }
-            if status == "429" {
+            // Throttled (429), unavailable (503), and the same Idempotency-Key still in progress (409).
+            if status == "429" || status == "503" || (idempotent && status == "409") {
                 r.headers.entry("retry-after".into()).or_insert_with(|| {
                     HeaderBuilder::new()
                         .schema(utoipa::openapi::ObjectBuilder::new().schema_type(Type::Integer))
