@@ -136,6 +136,10 @@ pub struct Deps {
     /// Identity functions' state: the platform plus the local mail outbox
     /// (SES stand-in) and local cipher (KMS stand-in).
     pub identity: Arc<nexus_identity::State>,
+    /// The local mail outbox (SES stand-in) of the workers that send e-mail.
+    pub mailer: Arc<dyn nexus_ports::mail::Mailer>,
+    /// Base URL of the web app (links in e-mails).
+    pub app_url: String,
     /// The creator index: one in-memory tantivy index that the
     /// `search-indexer` writes and `creators`/`campaigns` read (in AWS, an
     /// S3 snapshot between one writer and many readers).
@@ -238,11 +242,22 @@ const REGISTRY: &[(&str, Build)] = &[
     ("notifier", |d| {
         let state = Arc::new(notifier::State {
             platform: d.platform.clone(),
-            mailer: d.identity.mailer.clone(),
+            mailer: d.mailer.clone(),
         });
         Ok(Handler::event(move |event| {
             let state = state.clone();
             async move { notifier::handler(&state, event).await }
+        }))
+    }),
+    ("account-mail", |d| {
+        let state = Arc::new(account_mail::State {
+            platform: d.platform.clone(),
+            mailer: d.mailer.clone(),
+            app_url: d.app_url.clone(),
+        });
+        Ok(Handler::event(move |event| {
+            let state = state.clone();
+            async move { account_mail::handler(&state, event).await }
         }))
     }),
     ("creators", |d| {
@@ -515,11 +530,11 @@ mod tests {
             platform: platform.clone(),
             keys: keys.clone(),
             issuer: "iss".into(),
-            app_url: "https://app".into(),
-            mailer: Arc::new(nexus_ports::mail::LocalOutbox::default()),
             cipher: Arc::new(nexus_ports::cipher::LocalCipher::new([7; 32]).unwrap()),
         };
         Deps {
+            mailer: Arc::new(nexus_ports::mail::LocalOutbox::default()),
+            app_url: "https://app".into(),
             platform,
             keys,
             issuer: "iss".into(),

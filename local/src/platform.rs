@@ -422,11 +422,11 @@ impl LocalPlatform {
             platform: platform.clone(),
             keys: keys.clone(),
             issuer: opts.jwt_issuer.clone(),
-            app_url: opts.app_url.clone(),
-            mailer: mail.clone(),
             cipher: Arc::new(cipher),
         };
         let deps = Deps {
+            mailer: mail.clone(),
+            app_url: opts.app_url.clone(),
             platform: platform.clone(),
             keys: keys.clone(),
             issuer: opts.jwt_issuer.clone(),

@@ -164,8 +164,11 @@ impl TestApp {
         r.body["items"].as_array().cloned().unwrap_or_default()
     }
 
-    /// The newest e-mail of `template` to `to`.
+    /// The newest e-mail of `template` to `to`. Account e-mails leave
+    /// through the outbox and the account-mail worker, so this lets the
+    /// platform settle first.
     pub async fn last_mail(&self, to: &str, template: &str) -> Value {
+        self.settle().await;
         self.outbox(to)
             .await
             .into_iter()
@@ -173,11 +176,35 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no {template} mail to {to}"))
     }
 
+    /// How many e-mails of `template` went to `to` (after settling).
+    pub async fn mail_count(&self, to: &str, template: &str) -> usize {
+        self.settle().await;
+        self.outbox(to)
+            .await
+            .iter()
+            .filter(|m| m["template"] == template)
+            .count()
+    }
+
     pub async fn register(&self, email: &str) -> Res {
+        self.register_with(email, PASSWORD).await
+    }
+
+    pub async fn register_with(&self, email: &str, password: &str) -> Res {
         self.post(
             "/v1/auth/register",
             None,
-            json!({"email": email, "password": PASSWORD, "name": "Test User"}),
+            json!({"email": email, "password": password, "name": "Test User"}),
+        )
+        .await
+    }
+
+    /// Log in with a password (no second factor); the response.
+    pub async fn login(&self, email: &str, password: &str) -> Res {
+        self.post(
+            "/v1/auth/login",
+            None,
+            json!({"email": email, "password": password}),
         )
         .await
     }
@@ -196,6 +223,12 @@ impl TestApp {
     /// not through the API): a verified user flagged as NEXUS staff, logged in.
     pub async fn staff(&self) -> Session {
         let s = self.verified_user().await;
+        self.appoint_staff_in_store(s).await
+    }
+
+    /// Builder (writes the store directly): flag an existing account (a
+    /// creator, say) as NEXUS staff; returns it logged in again.
+    pub async fn appoint_staff_in_store(&self, s: Session) -> Session {
         let id: nexus_core::UserId = s.user_id.parse().expect("user id");
         let store = self.local.store();
         let mut u = nexus_store::repos::users::get(store, &id)
@@ -212,7 +245,7 @@ impl TestApp {
             .post(
                 "/v1/auth/login",
                 None,
-                json!({"email": s.email, "password": PASSWORD}),
+                json!({"email": s.email, "password": s.password}),
             )
             .await;
         assert_eq!(l.status, 200, "{}", l.text);
@@ -235,7 +268,7 @@ impl TestApp {
                 json!({"email": email, "password": PASSWORD, "name": "Test User", "accountType": account_type}),
             )
             .await;
-        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.status, 202, "{}", r.text);
         let token = self.last_mail(&email, "verify-email").await["token"]
             .as_str()
             .expect("token")
@@ -252,11 +285,14 @@ impl TestApp {
             )
             .await;
         assert_eq!(l.status, 200, "{}", l.text);
+        let access = l.body["accessToken"].as_str().expect("access").to_owned();
+        let me = self.get("/v1/me", Some(&access)).await;
+        assert_eq!(me.status, 200, "{}", me.text);
         Session {
             email,
             password: PASSWORD.into(),
-            user_id: r.body["user"]["id"].as_str().expect("id").to_owned(),
-            access: l.body["accessToken"].as_str().expect("access").to_owned(),
+            user_id: me.body["id"].as_str().expect("id").to_owned(),
+            access,
             refresh: l.body["refreshToken"].as_str().expect("refresh").to_owned(),
         }
     }

@@ -128,7 +128,7 @@ async fn create(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let org = brand(&caller, Permission::CampaignsWrite)?;
     let body: CampaignInput = json_body(req)?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let c = flows::create_campaign(&state.platform.store, &org, &caller.id, body, now).await?;
         ApiResponse::created(&c, format!("/v1/campaigns/{}", c.id))
     })
@@ -370,7 +370,7 @@ async fn invite(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     v.finish()?;
     let creator = creator.ok_or_else(|| Error::internal("validated"))?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let a = flows::invite(
             &state.platform.store,
             &org,
@@ -400,7 +400,7 @@ async fn apply(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let id = campaign_id(req)?;
     let body: ApplyInput = json_body(req)?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let a = flows::apply(&state.platform.store, &id, &me, body, now).await?;
         ApiResponse::created(&a, format!("/v1/campaigns/{id}/applications/{}", a.id))
     })

@@ -281,7 +281,7 @@ async fn add_portfolio(state: &State, req: &Request) -> Result<ApiResponse, Erro
     let body: PortfolioInput = json_body(req)?;
     let item = body.parse(format!("pf_{}", nexus_core::ids::EventId::new().ulid()))?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let p = flows::edit_profile(&state.platform.store, &me, now, |p| {
             p.add_portfolio(item.clone(), now)
         })
@@ -319,7 +319,7 @@ async fn request_verification(state: &State, req: &Request) -> Result<ApiRespons
     let me = caller.creator_id()?;
     let body: VerificationInput = json_body(req)?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let r = flows::request_verification(&state.platform.store, &me, body, now).await?;
         ApiResponse::created(&r, "/v1/creators/me/verification-requests")
     })

@@ -1,14 +1,18 @@
 //! Identity use cases, written once and called by the thin `auth` and `me`
 //! functions: registration and e-mail verification, login with throttling,
 //! suspicious-login detection and MFA, refresh-token rotation, logout,
-//! password reset, MFA enrolment, and switching the active organization.
+//! password reset, MFA enrolment, and switching the active organization;
+//! and the account e-mails the `account-mail` worker sends off the request
+//! path ([`mail`]).
 //!
 //! Every dependency comes in through [`Deps`] (ports), so the same code runs
 //! in Lambda and in the local platform.
 
 pub mod account;
 pub mod apikey;
+pub mod limits;
 pub mod login;
+pub mod mail;
 pub mod mfa;
 pub mod scope;
 pub mod tenancy;
@@ -17,7 +21,6 @@ pub mod tokens;
 use nexus_auth::KeyRing;
 use nexus_core::time::Clock;
 use nexus_ports::cipher::Cipher;
-use nexus_ports::mail::Mailer;
 use nexus_store::Store;
 
 pub use tokens::TokenPair;
@@ -26,13 +29,10 @@ pub use tokens::TokenPair;
 #[derive(Clone, Copy)]
 pub struct Deps<'a> {
     pub store: &'a Store,
-    pub mailer: &'a dyn Mailer,
     pub cipher: &'a dyn Cipher,
     pub keys: &'a KeyRing,
     pub issuer: &'a str,
     pub clock: &'a dyn Clock,
-    /// Base URL of the web app, for links in e-mails.
-    pub app_url: &'a str,
 }
 
 /// Where a request came from (for throttling and new-login detection).
@@ -57,8 +57,6 @@ pub struct State {
     pub platform: nexus_ports::Platform,
     pub keys: KeyRing,
     pub issuer: String,
-    pub app_url: String,
-    pub mailer: std::sync::Arc<dyn Mailer>,
     pub cipher: std::sync::Arc<dyn Cipher>,
 }
 
@@ -66,12 +64,10 @@ impl State {
     pub fn deps(&self) -> Deps<'_> {
         Deps {
             store: &self.platform.store,
-            mailer: self.mailer.as_ref(),
             cipher: self.cipher.as_ref(),
             keys: &self.keys,
             issuer: &self.issuer,
             clock: self.platform.clock.as_ref(),
-            app_url: &self.app_url,
         }
     }
 
@@ -94,11 +90,6 @@ impl State {
             platform: nexus_ports::Platform::from_sdk(config, &sdk, None),
             keys,
             issuer: var("JWT_ISSUER")?,
-            app_url: var("APP_URL")?,
-            mailer: std::sync::Arc::new(nexus_ports::mail::SesMailer::new(
-                nexus_ports::aws_sdk_sesv2::Client::new(&sdk),
-                var("MAIL_FROM")?,
-            )),
             cipher: std::sync::Arc::new(nexus_ports::cipher::KmsCipher::new(
                 nexus_ports::aws_sdk_kms::Client::new(&sdk),
                 var("KMS_KEY_ID")?,
