@@ -88,6 +88,8 @@ pub async fn run(requests: usize, concurrency: usize) -> Result<(), Box<dyn std:
         .json(&json!({"email": email, "password": password, "name": "Bench"}))
         .send()
         .await?;
+    // The verification e-mail leaves through the outbox and the account-mail worker.
+    local.settle(std::time::Duration::from_secs(20)).await?;
     let outbox: serde_json::Value = client
         .get(format!("{base}/_local/outbox?to={email}"))
         .send()

@@ -182,6 +182,7 @@ const REGISTRY: &[(&str, Build)] = &[
     ("reminders", wired!(reminders, invoke)),
     ("notifications", wired!(notifications, http)),
     ("notifier", wired!(notifier, event)),
+    ("account-mail", wired!(account_mail, event)),
     ("creators", wired!(creators, http)),
     ("campaigns", |d| {
         let d = d.clone();
@@ -394,6 +395,7 @@ mod tests {
             schedule_group: Some("g".into()),
             scheduler_role_arn: Some("arn:aws:iam::000000000000:role/r".into()),
             reminders_target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:f".into()),
+            app_url: Some("https://app".into()),
             ..nexus_ports::Config::default()
         };
         Deps {
@@ -409,7 +411,6 @@ mod tests {
             search: Arc::new(nexus_search::TantivySearch::in_memory().unwrap()),
             keys: nexus_auth::KeyRing::from_secrets(&"s".repeat(40), &[]).unwrap(),
             issuer: "iss".into(),
-            app_url: "https://app".into(),
             asked: Default::default(),
         }
     }

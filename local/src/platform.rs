@@ -411,6 +411,7 @@ impl LocalPlatform {
                 .iter()
                 .find(|f| f.name == "reminders")
                 .map(|f| crate::function_arn(&f.logical_id)),
+            app_url: Some(opts.app_url.clone()),
         };
         let mail = Arc::new(nexus_ports::mail::LocalOutbox::default());
         let cipher =
@@ -431,7 +432,6 @@ impl LocalPlatform {
             ),
             keys: keys.clone(),
             issuer: opts.jwt_issuer.clone(),
-            app_url: opts.app_url.clone(),
             asked: Default::default(),
         };
         let platform = deps.full_platform().map_err(StartError::Other)?;

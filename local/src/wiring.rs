@@ -36,7 +36,6 @@ pub struct LocalWiring {
     pub search: Arc<dyn nexus_search::CreatorSearch>,
     pub keys: nexus_auth::KeyRing,
     pub issuer: String,
-    pub app_url: String,
     /// The ports asked for through this wiring (shared by its clones): what
     /// a function's state asks for, when it is built alone (tests compare it
     /// with the function's environment and policies in template.yaml).
@@ -165,10 +164,6 @@ impl nexus_identity::WireIdentity for LocalWiring {
 
     fn issuer(&self) -> Result<String, String> {
         Ok(self.issuer.clone())
-    }
-
-    fn app_url(&self) -> Result<String, String> {
-        Ok(self.app_url.clone())
     }
 }
 

@@ -2,8 +2,16 @@
 //! on the shared DynamoDB Local, and one helper per API call. Builders that
 //! write straight to the store (e.g. changing a plan, which billing owns)
 //! say so in their name.
+//!
+//! Every response read through [`TestApp::call`] / [`TestApp::raw`] is
+//! checked against the served OpenAPI document (see [`contract`]).
 
+pub mod contract;
+
+use std::sync::Arc;
 use std::time::Duration;
+
+use contract::Contract;
 
 use nexus_local::{LocalPlatform, Options};
 use reqwest::{Method, StatusCode};
@@ -12,6 +20,8 @@ use serde_json::{json, Value};
 pub struct TestApp {
     pub local: LocalPlatform,
     pub client: reqwest::Client,
+    /// The served `/openapi.json`, compiled on the first response.
+    contract: tokio::sync::OnceCell<Arc<Contract>>,
 }
 
 /// A response, read once.
@@ -80,6 +90,7 @@ impl TestApp {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("client"),
+            contract: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -101,11 +112,41 @@ impl TestApp {
         if let Some(b) = body {
             r = r.json(&b);
         }
-        read(r.send().await.expect("request sent")).await
+        self.raw(r).await
     }
 
+    /// Send a request and read its response, which must keep the API's
+    /// contract (the served OpenAPI document): a response that breaks it
+    /// fails the test, naming the operation, status and JSON pointer.
     pub async fn raw(&self, r: reqwest::RequestBuilder) -> Res {
-        read(r.send().await.expect("request sent")).await
+        let (client, req) = r.build_split();
+        let req = req.expect("request builds");
+        let (method, path, headers) = (
+            req.method().clone(),
+            req.url().path().to_owned(),
+            req.headers().clone(),
+        );
+        let res = read(client.execute(req).await.expect("request sent")).await;
+        let broken = self.contract().await.check(&method, &path, &headers, &res);
+        assert!(
+            broken.is_empty(),
+            "the response breaks the OpenAPI contract (fix the annotation or the handler):\n  {}",
+            broken.join("\n  ")
+        );
+        res
+    }
+
+    /// The contract of the served `/openapi.json`.
+    pub async fn contract(&self) -> Arc<Contract> {
+        self.contract
+            .get_or_init(|| async {
+                let resp = self.client.get(self.url("/openapi.json")).send().await;
+                let r = read(resp.expect("GET /openapi.json sent")).await;
+                assert_eq!(r.status, 200, "GET /openapi.json: {}", r.text);
+                Contract::for_document(&r.text)
+            })
+            .await
+            .clone()
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Res {
@@ -123,8 +164,11 @@ impl TestApp {
         r.body["items"].as_array().cloned().unwrap_or_default()
     }
 
-    /// The newest e-mail of `template` to `to`.
+    /// The newest e-mail of `template` to `to`. Account e-mails leave
+    /// through the outbox and the account-mail worker, so this lets the
+    /// platform settle first.
     pub async fn last_mail(&self, to: &str, template: &str) -> Value {
+        self.settle().await;
         self.outbox(to)
             .await
             .into_iter()
@@ -132,11 +176,35 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no {template} mail to {to}"))
     }
 
+    /// How many e-mails of `template` went to `to` (after settling).
+    pub async fn mail_count(&self, to: &str, template: &str) -> usize {
+        self.settle().await;
+        self.outbox(to)
+            .await
+            .iter()
+            .filter(|m| m["template"] == template)
+            .count()
+    }
+
     pub async fn register(&self, email: &str) -> Res {
+        self.register_with(email, PASSWORD).await
+    }
+
+    pub async fn register_with(&self, email: &str, password: &str) -> Res {
         self.post(
             "/v1/auth/register",
             None,
-            json!({"email": email, "password": PASSWORD, "name": "Test User"}),
+            json!({"email": email, "password": password, "name": "Test User"}),
+        )
+        .await
+    }
+
+    /// Log in with a password (no second factor); the response.
+    pub async fn login(&self, email: &str, password: &str) -> Res {
+        self.post(
+            "/v1/auth/login",
+            None,
+            json!({"email": email, "password": password}),
         )
         .await
     }
@@ -155,6 +223,12 @@ impl TestApp {
     /// not through the API): a verified user flagged as NEXUS staff, logged in.
     pub async fn staff(&self) -> Session {
         let s = self.verified_user().await;
+        self.appoint_staff_in_store(s).await
+    }
+
+    /// Builder (writes the store directly): flag an existing account (a
+    /// creator, say) as NEXUS staff; returns it logged in again.
+    pub async fn appoint_staff_in_store(&self, s: Session) -> Session {
         let id: nexus_core::UserId = s.user_id.parse().expect("user id");
         let store = self.local.store();
         let mut u = nexus_store::repos::users::get(store, &id)
@@ -171,7 +245,7 @@ impl TestApp {
             .post(
                 "/v1/auth/login",
                 None,
-                json!({"email": s.email, "password": PASSWORD}),
+                json!({"email": s.email, "password": s.password}),
             )
             .await;
         assert_eq!(l.status, 200, "{}", l.text);
@@ -194,7 +268,7 @@ impl TestApp {
                 json!({"email": email, "password": PASSWORD, "name": "Test User", "accountType": account_type}),
             )
             .await;
-        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.status, 202, "{}", r.text);
         let token = self.last_mail(&email, "verify-email").await["token"]
             .as_str()
             .expect("token")
@@ -211,11 +285,14 @@ impl TestApp {
             )
             .await;
         assert_eq!(l.status, 200, "{}", l.text);
+        let access = l.body["accessToken"].as_str().expect("access").to_owned();
+        let me = self.get("/v1/me", Some(&access)).await;
+        assert_eq!(me.status, 200, "{}", me.text);
         Session {
             email,
             password: PASSWORD.into(),
-            user_id: r.body["user"]["id"].as_str().expect("id").to_owned(),
-            access: l.body["accessToken"].as_str().expect("access").to_owned(),
+            user_id: me.body["id"].as_str().expect("id").to_owned(),
+            access,
             refresh: l.body["refreshToken"].as_str().expect("refresh").to_owned(),
         }
     }

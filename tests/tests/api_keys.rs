@@ -172,3 +172,67 @@ async fn forged_expired_and_unsigned_tokens_are_401_problems() {
         .await;
     basic.assert_problem(401, "unauthenticated");
 }
+
+#[tokio::test]
+async fn a_key_never_holds_more_than_its_creators_role() {
+    let app = TestApp::spawn().await;
+    let (owner, org) = app.org_owner("brand").await;
+    app.set_plan_in_store(&org, Plan::Growth).await;
+    let a = app.verified_user().await;
+    let admin = app.join(&owner, &org, &a, "admin").await;
+    let create = |token: String, scopes: serde_json::Value| {
+        let (app, org) = (&app, &org);
+        async move {
+            app.post(
+                &format!("/v1/orgs/{org}/api-keys"),
+                Some(&token),
+                json!({"name": "sync", "scopes": scopes}),
+            )
+            .await
+        }
+    };
+    // billing:write and org:write (which includes deleting the organization)
+    // are beyond an admin: refused, naming each scope.
+    let r = create(
+        admin.access.clone(),
+        json!(["campaigns:write", "billing:write", "org:write"]),
+    )
+    .await;
+    r.assert_problem(400, "validation-failed");
+    let errors = r.body["errors"].as_array().unwrap();
+    assert_eq!(
+        errors
+            .iter()
+            .map(|e| (e["pointer"].as_str().unwrap(), e["code"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [("/scopes/1", "exceeds_role"), ("/scopes/2", "exceeds_role")],
+        "{}",
+        r.text
+    );
+    let ok = create(
+        admin.access.clone(),
+        json!(["campaigns:write", "org:read", "analytics:read"]),
+    )
+    .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    // The owner holds everything, so can issue anything.
+    let full = create(owner.access.clone(), json!(["billing:write", "org:write"])).await;
+    assert_eq!(full.status, 201, "{}", full.text);
+    // The role that counts is the one held now: demoted to manager, the
+    // admin's token (still "admin") creates nothing.
+    app.call(
+        Method::PATCH,
+        &format!("/v1/orgs/{org}/members/{}", admin.user_id),
+        Some(&owner.access),
+        Some(json!({"role": "manager"})),
+    )
+    .await;
+    create(admin.access.clone(), json!(["campaigns:read"]))
+        .await
+        .assert_problem(403, "forbidden");
+    // A key can't mint keys at all.
+    let key = full.body["key"].as_str().unwrap().to_owned();
+    create(key, json!(["campaigns:read"]))
+        .await
+        .assert_problem(403, "forbidden");
+}

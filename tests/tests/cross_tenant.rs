@@ -26,16 +26,28 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
         .await;
     let a_key_id = key.body["id"].as_str().unwrap().to_owned();
     let a_key = key.body["key"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/v1/orgs/{a_org}/invitations"),
-        Some(&a_owner.access),
-        json!({"email": "pending@example.com", "role": "viewer"}),
-    )
-    .await;
+    let invitation = app
+        .post(
+            &format!("/v1/orgs/{a_org}/invitations"),
+            Some(&a_owner.access),
+            json!({"email": "pending@example.com", "role": "viewer"}),
+        )
+        .await;
+    let a_invitation_id = invitation.body["id"].as_str().unwrap().to_owned();
     let a_invite = app.last_mail("pending@example.com", "invitation").await["token"]
         .as_str()
         .unwrap()
         .to_owned();
+    // A's client agency C (a third tenant), so A has a grant to revoke.
+    let (_, c_agency) = app.org_owner("agency").await;
+    let grant = app
+        .post(
+            &format!("/v1/orgs/{a_org}/agency-grants"),
+            Some(&a_owner.access),
+            json!({"agencyOrgId": c_agency, "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(grant.status, 201, "{}", grant.text);
     // Tenant B: an owner with a full-scope key.
     let (b_owner, b_org) = app.org_owner("agency").await;
     app.set_plan_in_store(&b_org, Plan::Growth).await;
@@ -165,6 +177,7 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
         a_application.as_str(),
         a_contract.as_str(),
         a_request.as_str(),
+        a_invitation_id.as_str(),
     ];
     for r in &protected {
         let path = r
@@ -172,6 +185,8 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
             .replace("{orgId}", &a_org)
             .replace("{userId}", &a_viewer.user_id)
             .replace("{keyId}", &a_key_id)
+            .replace("{invitationId}", &a_invitation_id)
+            .replace("{agencyOrgId}", &c_agency)
             .replace("{token}", &a_invite)
             .replace("{method}", "totp")
             .replace("{notificationId}", &a_notification)
@@ -354,4 +369,28 @@ async fn other_tenants_and_lower_roles_are_refused_on_every_protected_route() {
         )
         .await;
     assert!(keys.body["revokedAt"].is_null(), "{}", keys.text);
+    let invitations = app
+        .get(
+            &format!("/v1/orgs/{a_org}/invitations"),
+            Some(&a_owner.access),
+        )
+        .await;
+    assert_eq!(
+        invitations.body["items"][0]["id"],
+        a_invitation_id.as_str(),
+        "{}",
+        invitations.text
+    );
+    let grants = app
+        .get(
+            &format!("/v1/orgs/{a_org}/agency-grants"),
+            Some(&a_owner.access),
+        )
+        .await;
+    assert_eq!(
+        grants.body["items"][0]["agencyOrgId"],
+        c_agency.as_str(),
+        "{}",
+        grants.text
+    );
 }

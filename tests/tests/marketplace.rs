@@ -643,3 +643,77 @@ async fn plan_limits_budget_and_bad_input_are_problems() {
         .await;
     r.assert_problem(409, "over-per-creator-budget");
 }
+
+#[tokio::test]
+async fn staff_never_approve_themselves_and_a_social_badge_follows_its_account() {
+    let app = TestApp::spawn().await;
+    // A creator who is also NEXUS staff can't approve their own request.
+    let c = creator_with_profile(&app, "staffer.mia", json!({})).await;
+    link(&app, &c, "tiktok", 5_000, 0.5).await;
+    let c = app.appoint_staff_in_store(c).await;
+    let own = app
+        .post(
+            "/v1/creators/me/verification-requests",
+            Some(&c.access),
+            json!({"kind": "social", "evidence": "tiktok"}),
+        )
+        .await;
+    assert_eq!(own.status, 201, "{}", own.text);
+    let own = own.body["id"].as_str().unwrap().to_owned();
+    let decide = async |staff: &Session, id: &str| {
+        app.post(
+            &format!("/v1/staff/verification-requests/{id}/decision"),
+            Some(&staff.access),
+            json!({"decision": "approve"}),
+        )
+        .await
+    };
+    decide(&c, &own).await.assert_problem(403, "forbidden");
+    let me = app.get("/v1/creators/me", Some(&c.access)).await;
+    assert_eq!(me.body["verified"], false, "{}", me.text);
+
+    // Another staff member approves: the badge names the account reviewed.
+    let staff = app.staff().await;
+    let ok = decide(&staff, &own).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let me = app.get("/v1/creators/me", Some(&c.access)).await;
+    assert_eq!(me.body["verified"], true, "{}", me.text);
+    assert_eq!(me.body["badges"][0]["handle"], "x", "{}", me.text);
+    // Refreshing the same account keeps it; linking someone else's handle ends it.
+    link(&app, &c, "tiktok", 6_000, 0.5).await;
+    let me = app.get("/v1/creators/me", Some(&c.access)).await;
+    assert_eq!(me.body["verified"], true, "{}", me.text);
+    let relink = app
+        .post(
+            "/v1/creators/me/social-accounts",
+            Some(&c.access),
+            json!({"platform": "tiktok", "handle": "@famous.person", "followers": 9_000_000}),
+        )
+        .await;
+    assert_eq!(relink.status, 200, "{}", relink.text);
+    assert_eq!(relink.body["verified"], false, "{}", relink.text);
+    assert_eq!(relink.body["badges"], json!([]), "{}", relink.text);
+
+    // A request approved after the creator switched handles grants nothing.
+    let m = creator_with_profile(&app, "switcher.sam", json!({})).await;
+    link(&app, &m, "tiktok", 5_000, 0.5).await;
+    let r = app
+        .post(
+            "/v1/creators/me/verification-requests",
+            Some(&m.access),
+            json!({"kind": "social", "evidence": "tiktok"}),
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    app.post(
+        "/v1/creators/me/social-accounts",
+        Some(&m.access),
+        json!({"platform": "tiktok", "handle": "@famous.person", "followers": 9_000_000}),
+    )
+    .await;
+    decide(&staff, &id)
+        .await
+        .assert_problem(409, "account-changed");
+    let me = app.get("/v1/creators/me", Some(&m.access)).await;
+    assert_eq!(me.body["verified"], false, "{}", me.text);
+}

@@ -3,6 +3,10 @@
 //! It authenticates: the identity (or, for missing/bad credentials, an
 //! `anonymous` marker with the reason) goes to handlers as context, and each
 //! handler authorizes with the permission matrix. See `nexus_auth::authenticate`.
+//!
+//! For writes (any method but GET, HEAD, OPTIONS) by a user acting in an
+//! organization, the role in the context is the one held now, read from the
+//! table, not the token's (`nexus_identity::scope::current_for`).
 
 use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
@@ -13,7 +17,7 @@ use nexus_auth::{authenticate, Identity, KeyRing};
 pub struct State {
     keys: KeyRing,
     issuer: String,
-    /// Store access for API keys (next: key lookup and revocation).
+    /// Store access: API keys, and users' current roles for writes.
     pub platform: nexus_ports::Platform,
 }
 
@@ -60,7 +64,19 @@ pub async fn handler(
             tracing::error!(error.cause = %e, "API key lookup failed");
             Diagnostic::from(e)
         })?,
-        None => authenticate(&state.keys, &state.issuer, authorization),
+        // A token's role is a cache that can be 15 minutes old: for writes,
+        // act with the role held now (a revoked agency grant, a removed
+        // member or a demotion count at once).
+        None => nexus_identity::scope::current_for(
+            &state.platform.store,
+            authenticate(&state.keys, &state.issuer, authorization),
+            event.payload.request_context.http.method.as_str(),
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error.cause = %e, "role lookup failed");
+            Diagnostic::from(e)
+        })?,
     };
     if let Identity::Anonymous { reason } = &identity {
         tracing::info!(

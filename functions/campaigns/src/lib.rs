@@ -122,13 +122,14 @@ const P400: &str = "Invalid fields (each with its JSON pointer)";
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")), security(("bearer" = [])),
     responses((status = 201, description = "The draft", body = Campaign),
               (status = 400, description = P400, body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "Needs campaigns:write", body = Problem, content_type = "application/problem+json")))]
+              (status = 403, description = "Needs campaigns:write", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "The caller acts in no brand organization", body = Problem, content_type = "application/problem+json")))]
 async fn create(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = brand(&caller, Permission::CampaignsWrite)?;
     let body: CampaignInput = json_body(req)?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let c = flows::create_campaign(&state.platform.store, &org, &caller.id, body, now).await?;
         ApiResponse::created(&c, format!("/v1/campaigns/{}", c.id))
     })
@@ -138,7 +139,8 @@ async fn create(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// The organization's campaigns, newest first.
 #[utoipa::path(get, path = "/v1/campaigns", tag = "campaigns", operation_id = "list_campaigns",
     params(("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<Campaign>)))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<Campaign>),
+              (status = 404, description = "The caller acts in no brand organization", body = Problem, content_type = "application/problem+json")))]
 async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let org = brand(&principal(req)?, Permission::CampaignsRead)?;
     let page = repo::campaigns_of(
@@ -369,7 +371,7 @@ async fn invite(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     v.finish()?;
     let creator = creator.ok_or_else(|| Error::internal("validated"))?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let a = flows::invite(
             &state.platform.store,
             &org,
@@ -399,7 +401,7 @@ async fn apply(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let id = campaign_id(req)?;
     let body: ApplyInput = json_body(req)?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let a = flows::apply(&state.platform.store, &id, &me, body, now).await?;
         ApiResponse::created(&a, format!("/v1/campaigns/{id}/applications/{}", a.id))
     })
@@ -409,7 +411,7 @@ async fn apply(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// Applications and invitations of a campaign (brand).
 #[utoipa::path(get, path = "/v1/campaigns/{campaignId}/applications", tag = "applications", operation_id = "list_applications",
     params(("campaignId" = String, Path, description = "`cmp_…`"), ("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<Application>)))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<Application>)))]
 async fn list_applications(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let org = brand(&principal(req)?, Permission::CampaignsRead)?;
     let id = campaign_id(req)?;

@@ -284,7 +284,7 @@ async fn add_portfolio(state: &State, req: &Request) -> Result<ApiResponse, Erro
     let body: PortfolioInput = json_body(req)?;
     let item = body.parse(format!("pf_{}", nexus_core::ids::EventId::new().ulid()))?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let p = flows::edit_profile(&state.platform.store, &me, now, |p| {
             p.add_portfolio(item.clone(), now)
         })
@@ -315,13 +315,14 @@ async fn remove_portfolio(state: &State, req: &Request) -> Result<ApiResponse, E
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")), security(("bearer" = [])),
     responses((status = 201, description = "Pending review", body = VerificationRequest),
               (status = 400, description = "Invalid fields (e.g. social account not linked)", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No creator profile yet (PUT /v1/creators/me first)", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "One of this kind is already pending", body = Problem, content_type = "application/problem+json")))]
 async fn request_verification(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let me = caller.creator_id()?;
     let body: VerificationInput = json_body(req)?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let r = flows::request_verification(&state.platform.store, &me, body, now).await?;
         ApiResponse::created(&r, "/v1/creators/me/verification-requests")
     })
@@ -331,7 +332,7 @@ async fn request_verification(state: &State, req: &Request) -> Result<ApiRespons
 /// Your verification requests, newest first.
 #[utoipa::path(get, path = "/v1/creators/me/verification-requests", tag = "creator profile", operation_id = "list_my_verifications",
     params(("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<VerificationRequest>)))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<VerificationRequest>)))]
 async fn list_verifications(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let me = principal(req)?.creator_id()?;
     let page = repo::verifications_of(

@@ -53,7 +53,8 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 #[utoipa::path(get, path = "/health", tag = "platform", operation_id = "get_health",
     responses(
         (status = 200, description = "The API can read its table", body = Health),
-        (status = 503, description = "The table is unreachable", body = Health),
+        (status = 503, description = "The table is unreachable", body = Health,
+            headers(("retry-after" = u64, description = "Seconds to wait before checking again"))),
     ))]
 async fn health(state: &State) -> Result<ApiResponse, Error> {
     let started = Instant::now();

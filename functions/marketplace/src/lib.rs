@@ -47,7 +47,7 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
         ("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = ""),
     ),
     security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<MarketCampaign>),
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<MarketCampaign>),
               (status = 400, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Not a creator account", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "No creator profile yet", body = Problem, content_type = "application/problem+json")))]

@@ -69,7 +69,7 @@ fn unread_param(req: &Request) -> Result<bool, Error> {
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "One page: `{items, nextCursor}`", body = Vec<Notification>),
+        (status = 200, description = "One page: `{items, nextCursor}`", body = ListEnvelope<Notification>),
         (status = 400, description = "Bad limit, cursor or unread", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "API keys have no notifications", body = Problem, content_type = "application/problem+json"),

@@ -1,10 +1,13 @@
 //! `/v1/orgs/**`: organizations (brands and agencies, the tenants of NEXUS),
 //! their members, invitations, agency grants, API keys and audit log.
+//!
+//! Handlers parse the request and call `nexus_identity::tenancy`, which
+//! authorizes (a member whose token is scoped to another organization gets
+//! `org-not-active`, not `404`) and re-reads the caller's role for writes.
 
 use lambda_http::{Body, Request, Response};
-use nexus_core::ids::{ApiKeyId, OrgId, UserId};
+use nexus_core::ids::{ApiKeyId, InvitationId, OrgId, UserId};
 use nexus_core::org::{Membership, NewOrganization, OrgKind, Organization};
-use nexus_core::principal::Permission;
 use nexus_core::{Error, Problem};
 use nexus_http::idempotency::idempotent;
 use nexus_http::{
@@ -14,7 +17,7 @@ use nexus_http::{
 use nexus_identity::tenancy::{self, CreatedKey, InvitationSent};
 use nexus_store::repos::apikeys::ApiKey;
 use nexus_store::repos::audit::AuditEntry;
-use nexus_store::repos::orgs::{self, AgencyGrant};
+use nexus_store::repos::orgs::{self, AgencyGrant, Invitation};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -23,11 +26,9 @@ pub type State = nexus_identity::State;
 /// The ports this function calls: `main.rs` wires them from AWS, the local
 /// platform from its stand-ins (see `nexus_ports::wiring`).
 pub async fn state(
-    w: &(impl nexus_identity::WireIdentity + nexus_ports::WirePaging + nexus_ports::WireMail),
+    w: &(impl nexus_identity::WireIdentity + nexus_ports::WirePaging),
 ) -> Result<State, String> {
-    nexus_identity::State::new(w, nexus_ports::Platform::new(w)?.paging(w)?)
-        .await?
-        .mailer(w)
+    nexus_identity::State::new(w, nexus_ports::Platform::new(w)?.paging(w)?).await
 }
 
 /// Body of `POST /v1/orgs`.
@@ -66,7 +67,8 @@ pub struct ApiKeyBody {
 #[serde(rename_all = "camelCase")]
 pub struct GrantBody {
     pub agency_org_id: Option<String>,
-    /// The role the agency's members act with in this brand.
+    /// `admin`, `manager`, `analyst` or `viewer`: the most the agency's members act with in this
+    /// brand (each is capped by their own agency role).
     pub role: Option<String>,
 }
 
@@ -77,6 +79,10 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
             "GET /v1/orgs" => list_orgs(state, &req).await,
             "GET /v1/orgs/{orgId}" => get_org(state, &req).await,
             "POST /v1/orgs/{orgId}/invitations" => invite(state, &req).await,
+            "GET /v1/orgs/{orgId}/invitations" => list_invitations(state, &req).await,
+            "DELETE /v1/orgs/{orgId}/invitations/{invitationId}" => {
+                cancel_invitation(state, &req).await
+            }
             "GET /v1/orgs/{orgId}/members" => list_members(state, &req).await,
             "PATCH /v1/orgs/{orgId}/members/{userId}" => change_role(state, &req).await,
             "DELETE /v1/orgs/{orgId}/members/{userId}" => remove_member(state, &req).await,
@@ -86,6 +92,9 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
             "DELETE /v1/orgs/{orgId}/api-keys/{keyId}" => revoke_key(state, &req).await,
             "POST /v1/orgs/{orgId}/agency-grants" => grant(state, &req).await,
             "GET /v1/orgs/{orgId}/agency-grants" => list_grants(state, &req).await,
+            "DELETE /v1/orgs/{orgId}/agency-grants/{agencyOrgId}" => {
+                revoke_grant(state, &req).await
+            }
             "GET /v1/orgs/{orgId}/audit-log" => audit_log(state, &req).await,
             _ => Err(Error::RouteNotFound {
                 method: req.method().to_string(),
@@ -118,7 +127,7 @@ async fn create_org(state: &State, req: &Request) -> Result<ApiResponse, Error> 
     let body: CreateOrg = json_body(req)?;
     let input = NewOrganization::parse(body.name, body.kind)?;
     let now = state.platform.clock.now();
-    idempotent(&state.platform.store, &caller.id, req, now, || async {
+    idempotent(&state.platform.store, &caller, req, now, || async {
         let org = tenancy::create_org(&state.deps(), &caller, input).await?;
         ApiResponse::created(&org, format!("/v1/orgs/{}", org.id))
     })
@@ -133,7 +142,7 @@ async fn create_org(state: &State, req: &Request) -> Result<ApiResponse, Error> 
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "One page of memberships: `{items, nextCursor}`", body = Vec<Membership>),
+        (status = 200, description = "One page of memberships: `{items, nextCursor}`", body = ListEnvelope<Membership>),
         (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -152,54 +161,105 @@ async fn list_orgs(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     })
 }
 
-/// One organization. Other tenants' organizations are reported as not found.
+/// One organization. Other tenants' organizations are reported as not found;
+/// one you belong to while your token is scoped to another answers
+/// `403 org-not-active`: call `POST /v1/auth/switch-org` with its id first.
 #[utoipa::path(get, path = "/v1/orgs/{orgId}", tag = "organizations", operation_id = "get_org",
     params(("orgId" = String, Path, description = "Organization id (`org_…`)")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The organization", body = Organization),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`org-not-active`: you belong to it, but your token is scoped to another organization; `POST /v1/auth/switch-org` first", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_org(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org_id = org_id(req)?;
-    caller.require(&org_id, Permission::OrgRead, "organization")?;
-    let org = orgs::get(&state.platform.store, &org_id)
-        .await?
-        .ok_or(Error::NotFound {
-            resource: "organization",
-        })?;
-    ApiResponse::ok(&org)
+    ApiResponse::ok(&tenancy::get_org(&state.deps(), &caller, &org_id).await?)
 }
 
-/// Invite someone by e-mail (owner/admin). Seats in use plus pending invitations can't exceed the plan.
+/// Invite someone by e-mail (owner/admin, as of now, not as of the token). Seats in use plus pending
+/// invitations can't exceed the plan. Inviting an address again replaces its invitation: the new role
+/// holds and the earlier link stops working.
 #[utoipa::path(post, path = "/v1/orgs/{orgId}/invitations", tag = "members", operation_id = "invite_member", request_body = InviteBody,
     params(("orgId" = String, Path)), security(("bearer" = [])),
     responses(
-        (status = 201, description = "Invitation e-mailed", body = InvitationSent),
+        (status = 201, description = "Invitation e-mailed", body = InvitationSent, headers(("location" = String))),
         (status = 400, description = "Invalid e-mail or role", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "`limit-reached`: no seat left on the plan", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role does not allow inviting", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Your current role does not allow inviting, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation-changed`: the address was invited again meanwhile", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn invite(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
-    caller.require(&org, Permission::MembersManage, "organization")?;
     let b: InviteBody = json_body(req)?;
     let sent = tenancy::invite(&state.deps(), &caller, &org, b.email, b.role).await?;
-    ApiResponse::created(&sent, format!("/v1/orgs/{org}/members"))
+    ApiResponse::created(&sent, format!("/v1/orgs/{org}/invitations"))
+}
+
+/// Pending invitations (owner/admin): whom, with which role, until when. Tokens are never shown.
+#[utoipa::path(get, path = "/v1/orgs/{orgId}/invitations", tag = "members", operation_id = "list_invitations",
+    params(("orgId" = String, Path), ("limit" = Option<u32>, Query, description = "1–100, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of pending invitations: `{items, nextCursor}`", body = ListEnvelope<Invitation>),
+        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role does not allow managing members, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_invitations(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    let page = tenancy::list_invitations(
+        &state.deps(),
+        &caller,
+        &org,
+        limit_param(req)?,
+        query_param(req, "cursor"),
+    )
+    .await?;
+    ApiResponse::ok(&ListEnvelope {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// Cancel a pending invitation (owner/admin): its link stops working and its seat is free again.
+#[utoipa::path(delete, path = "/v1/orgs/{orgId}/invitations/{invitationId}", tag = "members", operation_id = "cancel_invitation",
+    params(("orgId" = String, Path), ("invitationId" = String, Path, description = "`inv_…`, from the invitation or the list")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Cancelled"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Your current role does not allow managing members, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pending invitation (accepted, expired, replaced or cancelled), or no such organization for this caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn cancel_invitation(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    let id: InvitationId = path_param(req, "invitationId", "invitation")?;
+    tenancy::cancel_invitation(&state.deps(), &caller, &org, &id).await?;
+    Ok(ApiResponse::no_content())
 }
 
 /// Members and their roles.
 #[utoipa::path(get, path = "/v1/orgs/{orgId}/members", tag = "members", operation_id = "list_members",
     params(("orgId" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<Membership>), (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json")))]
+    responses(
+        (status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<Membership>),
+        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role does not allow reading members, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn list_members(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
-    caller.require(&org, Permission::MembersRead, "organization")?;
     let page = tenancy::list_members(
         &state.deps(),
         &caller,
@@ -219,13 +279,15 @@ async fn list_members(state: &State, req: &Request) -> Result<ApiResponse, Error
     params(("orgId" = String, Path), ("userId" = String, Path)), security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated membership", body = Membership),
-        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`last-owner`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown role", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed with your current role (re-read, not taken from the token), or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member, or no such organization for this caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last-owner`, or `member-changed` meanwhile", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn change_role(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
-    caller.require(&org, Permission::MembersManage, "organization")?;
     let user: UserId = path_param(req, "userId", "member")?;
     let b: RoleBody = json_body(req)?;
     ApiResponse::ok(&tenancy::change_role(&state.deps(), &caller, &org, &user, b.role).await?)
@@ -236,13 +298,14 @@ async fn change_role(state: &State, req: &Request) -> Result<ApiResponse, Error>
     params(("orgId" = String, Path), ("userId" = String, Path)), security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`last-owner`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed with your current role, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member, or no such organization for this caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last-owner`, or `member-changed` meanwhile", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn remove_member(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
-    caller.require(&org, Permission::OrgRead, "organization")?;
     let user: UserId = path_param(req, "userId", "member")?;
     tenancy::remove_member(&state.deps(), &caller, &org, &user).await?;
     Ok(ApiResponse::no_content())
@@ -252,14 +315,16 @@ async fn remove_member(state: &State, req: &Request) -> Result<ApiResponse, Erro
 #[utoipa::path(post, path = "/v1/orgs/{orgId}/api-keys", tag = "api keys", operation_id = "create_api_key", request_body = ApiKeyBody,
     params(("orgId" = String, Path)), security(("bearer" = [])),
     responses(
-        (status = 201, description = "The key, shown once", body = CreatedKey),
-        (status = 400, description = "Invalid name or scopes", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "The key, shown once", body = CreatedKey, headers(("location" = String))),
+        (status = 400, description = "Invalid name or scopes; `exceeds_role` for a scope granting more than your current role holds", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "`limit-reached`: the plan has no API access", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed with your current role, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_key(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
-    caller.require(&org, Permission::ApiKeysManage, "organization")?;
     let b: ApiKeyBody = json_body(req)?;
     let created = tenancy::create_api_key(&state.deps(), &caller, &org, b.name, b.scopes).await?;
     ApiResponse::created(&created, format!("/v1/orgs/{org}/api-keys/{}", created.id))
@@ -268,11 +333,16 @@ async fn create_key(state: &State, req: &Request) -> Result<ApiResponse, Error> 
 /// API keys (never the secrets).
 #[utoipa::path(get, path = "/v1/orgs/{orgId}/api-keys", tag = "api keys", operation_id = "list_api_keys",
     params(("orgId" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<ApiKey>)))]
+    responses(
+        (status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<ApiKey>),
+        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role does not allow managing keys, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn list_keys(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
-    caller.require(&org, Permission::ApiKeysManage, "organization")?;
     let page = tenancy::list_api_keys(
         &state.deps(),
         &caller,
@@ -290,11 +360,15 @@ async fn list_keys(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// One API key, with its last use.
 #[utoipa::path(get, path = "/v1/orgs/{orgId}/api-keys/{keyId}", tag = "api keys", operation_id = "get_api_key",
     params(("orgId" = String, Path), ("keyId" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "The key", body = ApiKey), (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json")))]
+    responses(
+        (status = 200, description = "The key", body = ApiKey),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role does not allow managing keys, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such key, or no such organization for this caller", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn get_key(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
-    caller.require(&org, Permission::ApiKeysManage, "organization")?;
     let id: ApiKeyId = path_param(req, "keyId", "API key")?;
     ApiResponse::ok(&tenancy::get_api_key(&state.deps(), &caller, &org, &id).await?)
 }
@@ -302,52 +376,100 @@ async fn get_key(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// Revoke an API key; it stops working at once.
 #[utoipa::path(delete, path = "/v1/orgs/{orgId}/api-keys/{keyId}", tag = "api keys", operation_id = "revoke_api_key",
     params(("orgId" = String, Path), ("keyId" = String, Path)), security(("bearer" = [])),
-    responses((status = 204, description = "Revoked"), (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json")))]
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed with your current role, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such key, or no such organization for this caller", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn revoke_key(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
-    caller.require(&org, Permission::ApiKeysManage, "organization")?;
     let id: ApiKeyId = path_param(req, "keyId", "API key")?;
     tenancy::revoke_api_key(&state.deps(), &caller, &org, &id).await?;
     Ok(ApiResponse::no_content())
 }
 
-/// Give an agency access to this brand (owner/admin); its members then act here with `role`.
+/// Give an agency access to this brand (brand owners only; granting again changes the role). Each member
+/// of the agency can then `switch-org` into the brand and act with the lower of `role` and their own agency role.
 #[utoipa::path(post, path = "/v1/orgs/{orgId}/agency-grants", tag = "organizations", operation_id = "grant_agency", request_body = GrantBody,
     params(("orgId" = String, Path)), security(("bearer" = [])),
-    responses((status = 201, description = "Granted", body = AgencyGrant), (status = 400, description = "Unknown agency or role", body = Problem, content_type = "application/problem+json")))]
+    responses(
+        (status = 201, description = "Granted", body = AgencyGrant, headers(("location" = String))),
+        (status = 400, description = "Unknown agency or role", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a brand owner (as of now), or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not-a-brand`: only brands grant agency access", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn grant(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
-    caller.require(&org, Permission::OrgUpdate, "organization")?;
     let b: GrantBody = json_body(req)?;
     let g = tenancy::grant_agency(&state.deps(), &caller, &org, b.agency_org_id, b.role).await?;
     ApiResponse::created(&g, format!("/v1/orgs/{org}/agency-grants"))
 }
 
-/// Agencies with access to this brand.
+/// Agencies with access to this brand, in agency-id order.
 #[utoipa::path(get, path = "/v1/orgs/{orgId}/agency-grants", tag = "organizations", operation_id = "list_agency_grants",
-    params(("orgId" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "`{items}`", body = Vec<AgencyGrant>)))]
+    params(("orgId" = String, Path), ("limit" = Option<u32>, Query, description = "1–100, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<AgencyGrant>),
+        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn list_grants(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
-    caller.require(&org, Permission::OrgRead, "organization")?;
-    let items = tenancy::list_grants(&state.deps(), &caller, &org).await?;
+    let page = tenancy::list_grants(
+        &state.deps(),
+        &caller,
+        &org,
+        limit_param(req)?,
+        query_param(req, "cursor"),
+    )
+    .await?;
     ApiResponse::ok(&ListEnvelope {
-        items,
-        next_cursor: None,
+        items: page.items,
+        next_cursor: page.next_cursor,
     })
+}
+
+/// End an agency's access to this brand (brand owners and admins). Immediate: its members can't switch or
+/// refresh into the brand any more, and tokens they already hold for it can no longer write.
+#[utoipa::path(delete, path = "/v1/orgs/{orgId}/agency-grants/{agencyOrgId}", tag = "organizations", operation_id = "revoke_agency_grant",
+    params(("orgId" = String, Path, description = "The brand"), ("agencyOrgId" = String, Path, description = "The agency (`org_…`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed with your current role, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "This agency has no grant here, or no such organization for this caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn revoke_grant(state: &State, req: &Request) -> Result<ApiResponse, Error> {
+    let caller = principal(req)?;
+    let org = org_id(req)?;
+    let agency: OrgId = path_param(req, "agencyOrgId", "agency grant")?;
+    tenancy::revoke_grant(&state.deps(), &caller, &org, &agency).await?;
+    Ok(ApiResponse::no_content())
 }
 
 /// The organization's append-only audit log, newest first (owner/admin).
 #[utoipa::path(get, path = "/v1/orgs/{orgId}/audit-log", tag = "organizations", operation_id = "get_audit_log",
     params(("orgId" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<AuditEntry>), (status = 403, description = "Role does not allow reading it", body = Problem, content_type = "application/problem+json")))]
+    responses(
+        (status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<AuditEntry>),
+        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role does not allow reading it, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn audit_log(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
-    caller.require(&org, Permission::AuditRead, "organization")?;
     let page = tenancy::audit_log(
         &state.deps(),
         &caller,
@@ -369,6 +491,8 @@ async fn audit_log(state: &State, req: &Request) -> Result<ApiResponse, Error> {
         list_orgs,
         get_org,
         invite,
+        list_invitations,
+        cancel_invitation,
         list_members,
         change_role,
         remove_member,
@@ -378,6 +502,7 @@ async fn audit_log(state: &State, req: &Request) -> Result<ApiResponse, Error> {
         revoke_key,
         grant,
         list_grants,
+        revoke_grant,
         audit_log
     ),
     components(schemas(
@@ -391,6 +516,7 @@ async fn audit_log(state: &State, req: &Request) -> Result<ApiResponse, Error> {
         ApiKeyBody,
         GrantBody,
         InvitationSent,
+        Invitation,
         CreatedKey,
         ApiKey,
         AgencyGrant,

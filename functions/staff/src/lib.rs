@@ -42,7 +42,7 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
     params(("status" = Option<String>, Query, description = "`pending` (default), `approved`, `rejected`"),
            ("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")),
     security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<VerificationRequest>),
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<VerificationRequest>),
               (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json")))]
 async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     principal(req)?.require_staff()?;
@@ -69,13 +69,17 @@ async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     })
 }
 
-/// Approve (grants the badge) or reject (with a reason shown to the creator) a pending request.
+/// Approve (grants the badge) or reject (with a reason shown to the creator) a pending request. Staff never
+/// review their own request. A social badge is for the account the request named: if the creator has linked
+/// another handle on that platform since, approving is `409 account-changed` (reject it instead).
 #[utoipa::path(post, path = "/v1/staff/verification-requests/{requestId}/decision", tag = "staff", operation_id = "review_verification_request",
     params(("requestId" = String, Path, description = "`vrq_…`")), request_body = ReviewInput, security(("bearer" = [])),
     responses((status = 200, description = "Reviewed", body = VerificationRequest),
               (status = 400, description = "Bad decision or missing reason", body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "Already reviewed", body = Problem, content_type = "application/problem+json")))]
+              (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Staff only, and never for your own request", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "`invalid-transition`: already reviewed; `account-changed`: the social account was relinked since", body = Problem, content_type = "application/problem+json")))]
 async fn decide(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let staff = principal(req)?.require_staff()?;
     let id: VerificationId = path_param(req, "requestId", "verification request")?;

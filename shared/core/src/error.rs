@@ -63,6 +63,12 @@ pub enum Error {
     /// are reported the same way, so existence is not leaked).
     #[error("{resource} not found")]
     NotFound { resource: &'static str },
+    /// The caller belongs to this organization, but their access token is
+    /// scoped to another one: `POST /v1/auth/switch-org` first. Only ever
+    /// answered to members (directly or through an agency grant), so it
+    /// reveals nothing to anyone else, who gets `NotFound`.
+    #[error("your access token is scoped to another organization; call POST /v1/auth/switch-org with {{\"orgId\": \"{org}\"}} for tokens scoped to this one, then retry")]
+    OrgNotActive { org: crate::ids::OrgId },
     #[error("no route for {method} {path}")]
     RouteNotFound { method: String, path: String },
     #[error("method not allowed; allowed: {}", .allow.join(", "))]
@@ -137,7 +143,7 @@ impl Error {
             Error::Validation(_) | Error::MalformedRequest(_) => 400,
             Error::Unauthenticated(_) => 401,
             Error::LimitReached { .. } => 402,
-            Error::Forbidden(_) | Error::EmailNotVerified => 403,
+            Error::Forbidden(_) | Error::EmailNotVerified | Error::OrgNotActive { .. } => 403,
             Error::NotFound { .. } | Error::RouteNotFound { .. } => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::Conflict { .. }
@@ -162,6 +168,7 @@ impl Error {
             Error::Unauthenticated(_) => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
             Error::EmailNotVerified => "email-not-verified",
+            Error::OrgNotActive { .. } => "org-not-active",
             Error::NotFound { .. } => "not-found",
             Error::RouteNotFound { .. } => "route-not-found",
             Error::MethodNotAllowed { .. } => "method-not-allowed",
@@ -185,6 +192,7 @@ impl Error {
             Error::Unauthenticated(_) => "Authentication required",
             Error::Forbidden(_) => "Not allowed",
             Error::EmailNotVerified => "E-mail address not verified",
+            Error::OrgNotActive { .. } => "Another organization is active",
             Error::NotFound { .. } => "Not found",
             Error::RouteNotFound { .. } => "No such route",
             Error::MethodNotAllowed { .. } => "Method not allowed",
@@ -219,9 +227,10 @@ impl Error {
             | Error::UnsupportedMediaType { .. }
             | Error::PayloadTooLarge { .. }
             | Error::IdempotencyKeyReused => "Invalid",
-            Error::Unauthenticated(_) | Error::Forbidden(_) | Error::EmailNotVerified => {
-                "Forbidden"
-            }
+            Error::Unauthenticated(_)
+            | Error::Forbidden(_)
+            | Error::EmailNotVerified
+            | Error::OrgNotActive { .. } => "Forbidden",
             Error::NotFound { .. }
             | Error::RouteNotFound { .. }
             | Error::MethodNotAllowed { .. } => "NotFound",
@@ -265,6 +274,10 @@ impl Error {
                 p.extensions.insert("limit".into(), (*limit).into());
                 p.extensions.insert("plan".into(), plan.as_str().into());
                 p.extensions.insert("max".into(), (*max).into());
+            }
+            Error::OrgNotActive { org } => {
+                p.detail = Some(self.to_string());
+                p.extensions.insert("orgId".into(), org.as_str().into());
             }
             Error::MethodNotAllowed { allow } => {
                 p.detail = Some(self.to_string());
@@ -350,6 +363,9 @@ mod tests {
             Error::Unauthenticated("x".into()),
             Error::Forbidden("x".into()),
             Error::EmailNotVerified,
+            Error::OrgNotActive {
+                org: crate::ids::OrgId::new(),
+            },
             Error::NotFound {
                 resource: "organization",
             },
@@ -440,5 +456,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v["retryAfter"], 7);
+    }
+
+    #[test]
+    fn org_not_active_says_how_to_switch() {
+        let org = crate::ids::OrgId::new();
+        let v =
+            serde_json::to_value(Error::OrgNotActive { org: org.clone() }.to_problem(None, None))
+                .unwrap();
+        assert_eq!(v["status"], 403);
+        assert_eq!(v["type"], format!("{PROBLEM_BASE}org-not-active"));
+        assert_eq!(v["orgId"], org.as_str());
+        let detail = v["detail"].as_str().unwrap();
+        assert!(detail.contains("POST /v1/auth/switch-org"), "{detail}");
+        assert!(
+            detail.contains(&format!("{{\"orgId\": \"{org}\"}}")),
+            "{detail}"
+        );
     }
 }

@@ -127,6 +127,10 @@ prefixed_id!(
     ApiKeyId, "key", "API key"
 );
 prefixed_id!(
+    /// A pending invitation into an organization (one per e-mail address).
+    InvitationId, "inv", "invitation"
+);
+prefixed_id!(
     /// A campaign run by a brand organization.
     CampaignId, "cmp", "campaign"
 );

@@ -175,6 +175,53 @@ pub fn check_role_change(actor_role: Role, from: Role, to: Role) -> Result<()> {
     }
 }
 
+/// Who may give an agency access to a brand (or change the role of a grant):
+/// the brand's owners only. An admin could otherwise grant a brand role to
+/// an agency they own and keep it after being demoted or removed.
+pub fn check_grant_agency(actor_role: Role) -> Result<()> {
+    if actor_role == Role::Owner {
+        Ok(())
+    } else {
+        Err(crate::Error::Forbidden(
+            "only an owner of the brand can give an agency access".into(),
+        ))
+    }
+}
+
+/// The role an agency member acts with in a client brand: the grant's role,
+/// capped by the member's own role in the agency (an agency viewer stays a
+/// viewer whatever the grant says).
+pub fn role_through_grant(granted: Role, agency_role: Role) -> Role {
+    granted.weaker(agency_role)
+}
+
+/// Check that every one of `scopes` grants only permissions the creator of
+/// a key holds (`holds`; see [`crate::principal::role_may_issue_scope`]):
+/// a credential never grants more than its creator. `holder` names the
+/// creator's power in the field errors (`your role (admin)`).
+pub fn check_scopes_within(
+    scopes: &[String],
+    holds: impl Fn(crate::principal::Permission) -> bool,
+    holder: &str,
+) -> Result<()> {
+    let mut v = Validator::new();
+    for (i, s) in scopes.iter().enumerate() {
+        if !crate::principal::scope_permissions(s)
+            .into_iter()
+            .all(&holds)
+        {
+            v.error(
+                &format!("/scopes/{i}"),
+                "exceeds_role",
+                format!(
+                    "'{s}' allows more than {holder} does; a key can't hold more than its creator"
+                ),
+            );
+        }
+    }
+    v.finish()
+}
+
 /// API-key scope groups and levels (`campaigns:read`, `org:write`, …).
 pub const SCOPE_GROUPS: [&str; 5] = ["org", "campaigns", "content", "analytics", "billing"];
 
@@ -257,6 +304,39 @@ mod tests {
             parse_grantable_role("/role", Some("viewer")).unwrap(),
             Viewer
         );
+    }
+
+    #[test]
+    fn only_owners_grant_and_grants_are_capped_by_the_agency_role() {
+        use Role::*;
+        assert!(check_grant_agency(Owner).is_ok());
+        for r in [Admin, Manager, Analyst, Viewer, Staff] {
+            assert_eq!(check_grant_agency(r).unwrap_err().status(), 403);
+        }
+        assert_eq!(role_through_grant(Manager, Owner), Manager);
+        assert_eq!(role_through_grant(Admin, Viewer), Viewer);
+        assert_eq!(role_through_grant(Viewer, Admin), Viewer);
+        assert_eq!(role_through_grant(Analyst, Manager), Analyst);
+    }
+
+    #[test]
+    fn key_scopes_stay_within_the_creators_role() {
+        let scopes: Vec<String> = ["campaigns:write", "org:write", "billing:write"]
+            .map(String::from)
+            .into();
+        let role = |r: Role| move |p| crate::principal::role_allows(r, p);
+        assert!(check_scopes_within(&scopes, role(Role::Owner), "your role (owner)").is_ok());
+        let Err(Error::Validation(e)) =
+            check_scopes_within(&scopes, role(Role::Admin), "your role (admin)")
+        else {
+            panic!()
+        };
+        assert!(e[0].detail.contains("your role (admin)"), "{}", e[0].detail);
+        assert_eq!(
+            e.iter().map(|e| e.pointer.as_str()).collect::<Vec<_>>(),
+            ["/scopes/1", "/scopes/2"]
+        );
+        assert!(e.iter().all(|e| e.code == "exceeds_role"));
     }
 
     #[test]

@@ -39,6 +39,37 @@ impl Role {
         }
     }
 
+    /// Power within an organization: 4 for `owner` down to 0 for `viewer`;
+    /// `staff` holds no tenant power.
+    fn power(self) -> u8 {
+        match self {
+            Role::Owner => 4,
+            Role::Admin => 3,
+            Role::Manager => 2,
+            Role::Analyst => 1,
+            Role::Viewer | Role::Staff => 0,
+        }
+    }
+
+    /// The less powerful of two roles (e.g. what an agency member may do in a
+    /// client brand: no more than the grant, no more than their agency role).
+    pub fn weaker(self, other: Role) -> Role {
+        if other.power() < self.power() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// The more powerful of two roles.
+    pub fn stronger(self, other: Role) -> Role {
+        if other.power() > self.power() {
+            other
+        } else {
+            self
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Role> {
         [
             Role::Owner,
@@ -104,6 +135,29 @@ impl Permission {
             Permission::BillingManage => "billing:write",
         }
     }
+}
+
+/// The permissions an API-key scope grants (`<group>:write` includes the
+/// group's read permissions, as [`Principal::require`] applies it).
+pub fn scope_permissions(scope: &str) -> Vec<Permission> {
+    let read = scope
+        .strip_suffix(":write")
+        .map(|group| format!("{group}:read"));
+    Permission::ALL
+        .into_iter()
+        .filter(|p| p.scope() == scope || read.as_deref() == Some(p.scope()))
+        .collect()
+}
+
+/// May a member with `role` issue an API key carrying `scope`? Only when the
+/// role holds every permission the scope grants: a credential never grants
+/// more than its creator holds (so an admin can't issue `org:write`, which
+/// includes deleting the organization, nor `billing:write`). A scope that
+/// grants nothing today (`billing:read`) exceeds no role.
+pub fn role_may_issue_scope(role: Role, scope: &str) -> bool {
+    scope_permissions(scope)
+        .into_iter()
+        .all(|p| role_allows(role, p))
 }
 
 /// The permission matrix: which organization role holds which permission.
@@ -321,6 +375,51 @@ mod tests {
         assert!(user(&a, Role::Viewer)
             .require(&a, Permission::OrgRead, "organization")
             .is_ok());
+    }
+
+    #[test]
+    fn weaker_and_stronger_roles() {
+        use Role::*;
+        assert_eq!(Admin.weaker(Viewer), Viewer);
+        assert_eq!(Viewer.weaker(Admin), Viewer);
+        assert_eq!(Owner.weaker(Manager), Manager);
+        assert_eq!(Analyst.weaker(Analyst), Analyst);
+        assert_eq!(Manager.stronger(Admin), Admin);
+        assert_eq!(Staff.weaker(Owner), Staff);
+        for a in Role::ORG_ROLES {
+            for b in Role::ORG_ROLES {
+                let w = a.weaker(b);
+                // The weaker role never allows what either of the two doesn't.
+                for p in Permission::ALL {
+                    assert!(!role_allows(w, p) || (role_allows(a, p) && role_allows(b, p)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_carry_only_scopes_the_creating_role_holds() {
+        use Role::*;
+        assert!(role_may_issue_scope(Owner, "billing:write"));
+        assert!(role_may_issue_scope(Owner, "org:write"));
+        // Admins hold neither billing nor organization deletion.
+        assert!(!role_may_issue_scope(Admin, "billing:write"));
+        assert!(!role_may_issue_scope(Admin, "org:write"));
+        assert!(role_may_issue_scope(Admin, "org:read"));
+        assert!(role_may_issue_scope(Admin, "campaigns:write"));
+        assert!(role_may_issue_scope(Admin, "analytics:read"));
+        // A write scope includes the group's reads.
+        assert_eq!(
+            scope_permissions("campaigns:write"),
+            [Permission::CampaignsRead, Permission::CampaignsWrite]
+        );
+        // org:read includes the audit log, which managers can't read.
+        assert!(!role_may_issue_scope(Manager, "org:read"));
+        assert!(role_may_issue_scope(Manager, "content:write"));
+        assert!(!role_may_issue_scope(Viewer, "analytics:read"));
+        assert!(!role_may_issue_scope(Staff, "campaigns:read"));
+        assert!(scope_permissions("billing:read").is_empty());
+        assert!(role_may_issue_scope(Viewer, "billing:read"));
     }
 
     #[test]

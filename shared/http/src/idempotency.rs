@@ -6,6 +6,7 @@
 use std::future::Future;
 
 use lambda_http::{Body, Request};
+use nexus_core::principal::Principal;
 use nexus_core::{Error, FieldError, Timestamp};
 use nexus_store::idempotency::IdemTiming;
 use nexus_store::{Claim, Store, StoredResponse};
@@ -15,11 +16,22 @@ use crate::response::ApiResponse;
 
 pub const HEADER: &str = "idempotency-key";
 
-/// Run `f` at most once per (scope, route, key). `scope` is the caller
-/// (`usr_…`/`key_…`), so keys never collide across principals.
+/// Everything that changes the answer to a replayed request: the caller and
+/// the organization their token acts in. A user's key used again after
+/// `switch-org` is a new request in the other organization, never a replay
+/// of the first one's response.
+pub fn scope_of(caller: &Principal) -> String {
+    match &caller.org {
+        Some(org) => format!("{}@{org}", caller.id),
+        None => caller.id.clone(),
+    }
+}
+
+/// Run `f` at most once per (caller, active organization, route, key); see
+/// [`scope_of`].
 pub async fn idempotent<F, Fut>(
     store: &Store,
-    scope: &str,
+    caller: &Principal,
     req: &Request,
     now: Timestamp,
     f: F,
@@ -31,6 +43,8 @@ where
     let Some(raw) = req.headers().get(HEADER) else {
         return f().await;
     };
+    let scope = scope_of(caller);
+    let scope = scope.as_str();
     let key = raw
         .to_str()
         .ok()
@@ -93,4 +107,37 @@ pub fn request_hash(req: &Request) -> String {
         _ => {}
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nexus_core::ids::OrgId;
+    use nexus_core::principal::PrincipalKind;
+
+    fn user(org: Option<OrgId>) -> Principal {
+        Principal {
+            kind: PrincipalKind::User,
+            id: "usr_01JDQ8M3ZP6T0N7W4C5B2X9Y8K".into(),
+            org,
+            role: None,
+            scopes: vec![],
+            account: None,
+            staff: false,
+            session: None,
+        }
+    }
+
+    #[test]
+    fn keys_are_scoped_to_caller_and_organization() {
+        let (a, b) = (OrgId::new(), OrgId::new());
+        let in_a = scope_of(&user(Some(a.clone())));
+        assert_ne!(in_a, scope_of(&user(Some(b))));
+        assert_ne!(in_a, scope_of(&user(None)));
+        assert_eq!(in_a, scope_of(&user(Some(a.clone()))));
+        assert!(in_a.starts_with("usr_") && in_a.ends_with(a.as_str()));
+        let mut other = user(Some(a));
+        other.id = "usr_01JDQ8M3ZP6T0N7W4C5B2X9Y8E".into();
+        assert_ne!(in_a, scope_of(&other));
+    }
 }

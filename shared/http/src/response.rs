@@ -91,12 +91,25 @@ impl ApiResponse {
 }
 
 /// A page of a listing: `{"items": [...], "nextCursor": "…"}`.
-#[derive(Debug, Serialize)]
+///
+/// Document a list operation with `body = ListEnvelope<T>`: the schema is
+/// generic, so each list gets its own `items` type.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListEnvelope<T: Serialize> {
+    /// This page, in the listing's order.
     pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub next_cursor: Option<String>,
+}
+
+/// The body of a `202 Accepted`: `{"status": "accepted"}` (or what was started, e.g. `code-sent`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    #[schema(example = "accepted")]
+    pub status: &'static str,
 }
 
 /// The RFC 9457 response for an error.

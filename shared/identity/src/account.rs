@@ -1,42 +1,61 @@
 //! Registration, e-mail verification and password reset.
+//!
+//! The request path never tells whether an address has an account: register
+//! and forgot-password validate, count, record a request (one write, the same
+//! for every address) and answer `202`; the account-mail worker
+//! ([`crate::mail`]) does the rest.
 
 use nexus_core::events::DomainEvent;
 use nexus_core::ids::UserId;
-use nexus_core::user::{Email, Registration, UserView};
+use nexus_core::user::{Email, Registration};
 use nexus_core::{Error, FieldError};
-use nexus_ports::mail::Email as Mail;
-use nexus_store::repos::tokens::{self, OneTimeToken, Purpose};
-use nexus_store::repos::users::{self, UserRecord};
+use nexus_store::repos::tokens::{self, Purpose};
+use nexus_store::repos::users::{self, PendingRegistration, REGISTRATION_TTL_SECS};
 use nexus_store::{Tx, Write};
+use serde::Serialize;
 
-use crate::Deps;
+use crate::limits::{self, MAIL_PER_RECIPIENT, MAIL_REQUESTS_PER_IP, TOKEN_FAILURES_PER_IP};
+use crate::{fingerprint, Deps, Origin};
 
-pub const VERIFY_TTL_SECS: i64 = 48 * 3600;
-pub const RESET_TTL_SECS: i64 = 3600;
-
-fn one_time(
-    purpose: Purpose,
-    subject: &str,
-    ttl: i64,
-    now: nexus_core::Timestamp,
-    prefix: &str,
-) -> (String, OneTimeToken) {
-    let token = nexus_auth::secrets::new_token(prefix);
-    let record = OneTimeToken {
-        hash: nexus_auth::secrets::token_hash(&token),
-        purpose,
-        subject: subject.to_owned(),
-        data: serde_json::Value::Null,
-        expires_at: now.as_second() + ttl,
-        used_at: None,
-        attempts: 0,
-    };
-    (token, record)
+/// The answer to a registration, whatever the address.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationAccepted {
+    /// Always `accepted`.
+    pub status: &'static str,
+    #[schema(value_type = String, format = "email")]
+    pub email: Email,
+    /// What happens next.
+    pub detail: &'static str,
 }
 
-/// Create an account (unverified) and e-mail a verification link.
-pub async fn register(d: &Deps<'_>, reg: Registration) -> Result<UserView, Error> {
+/// Count an account e-mail requested from `origin` to `email`.
+async fn count_mail_request(
+    d: &Deps<'_>,
+    email_key: &str,
+    origin: &Origin,
+    now: nexus_core::Timestamp,
+) -> Result<(), Error> {
+    limits::hit(
+        d.store,
+        MAIL_REQUESTS_PER_IP,
+        &limits::ip_subject(&origin.ip),
+        now,
+    )
+    .await?;
+    limits::hit(d.store, MAIL_PER_RECIPIENT, &fingerprint(email_key), now).await
+}
+
+/// Ask for an account: the password is hashed and the request recorded; the
+/// account-mail worker creates the account (or replaces an unverified one)
+/// and e-mails a verification link, or tells an existing account's owner.
+pub async fn register(
+    d: &Deps<'_>,
+    reg: Registration,
+    origin: &Origin,
+) -> Result<RegistrationAccepted, Error> {
     let now = d.clock.now();
+    count_mail_request(d, reg.email.as_str(), origin, now).await?;
     let hash = tokio::task::spawn_blocking({
         let pw = reg.password.clone();
         move || nexus_auth::secrets::hash_password(&pw)
@@ -44,59 +63,33 @@ pub async fn register(d: &Deps<'_>, reg: Registration) -> Result<UserView, Error
     .await
     .map_err(Error::internal)?
     .map_err(Error::internal)?;
-    let user = UserRecord {
-        id: UserId::new(),
-        email: reg.email,
+    let pending = PendingRegistration {
+        id: ulid::Ulid::new().to_string(),
+        email: reg.email.clone(),
         name: reg.name,
         account_type: reg.account_type,
         password_hash: hash,
-        email_verified_at: None,
-        staff: false,
-        mfa: Default::default(),
-        known_ips: vec![],
-        created_at: now,
-        updated_at: now,
-        version: 1,
+        requested_at: now,
+        expires_at: now.as_second() + REGISTRATION_TTL_SECS,
+        outcome: None,
     };
-    let (token, record) = one_time(
-        Purpose::VerifyEmail,
-        user.id.as_str(),
-        VERIFY_TTL_SECS,
-        now,
-        "nxv",
-    );
     let event = DomainEvent::new(
         "identity",
-        "UserRegistered",
+        crate::mail::REGISTRATION_REQUESTED,
         None,
-        user.id.to_string(),
+        "anonymous",
         now,
-        serde_json::json!({"userId": user.id, "accountType": user.account_type}),
+        serde_json::json!({ "registrationId": pending.id }),
     );
-    users::create(
-        d.store,
-        &user,
-        Tx::new().write(Write::create(&record)?).event(event),
-    )
-    .await?;
-    send_verification(d, &user.email, &token).await;
-    Ok(user.view())
-}
-
-async fn send_verification(d: &Deps<'_>, to: &Email, token: &str) {
-    let link = format!("{}/verify-email?token={token}", d.app_url);
-    let mail = Mail {
-        to: to.to_string(),
-        template: "verify-email",
-        subject: "Verify your e-mail for NEXUS".into(),
-        text: format!("Welcome to NEXUS. Confirm your e-mail address by opening:\n\n{link}\n\nThe link works once and expires in 48 hours."),
-        token: Some(token.to_owned()),
-        link: Some(link),
-    };
-    if let Err(e) = d.mailer.send(&mail).await {
-        // The account exists; the user can ask for a new link by logging in.
-        tracing::error!(error = %e, mail.template = "verify-email", "could not send e-mail");
-    }
+    d.store
+        .commit(Tx::new().write(Write::create(&pending)?).event(event))
+        .await?;
+    Ok(RegistrationAccepted {
+        status: "accepted",
+        email: reg.email,
+        detail:
+            "Check your inbox: if the address can be registered, a verification link is on its way.",
+    })
 }
 
 fn invalid_token() -> Error {
@@ -107,20 +100,49 @@ fn invalid_token() -> Error {
     )])
 }
 
-/// Mark the e-mail verified (single use).
-pub async fn verify_email(d: &Deps<'_>, token: &str) -> Result<(), Error> {
+/// A bad token from `origin`: counted, then refused.
+async fn bad_token(
+    d: &Deps<'_>,
+    origin: &Origin,
+    now: nexus_core::Timestamp,
+) -> Result<Error, Error> {
+    limits::record(
+        d.store,
+        TOKEN_FAILURES_PER_IP,
+        &limits::ip_subject(&origin.ip),
+        now,
+    )
+    .await?;
+    Ok(invalid_token())
+}
+
+/// Mark the e-mail verified (single use). The account stops expiring.
+pub async fn verify_email(d: &Deps<'_>, token: &str, origin: &Origin) -> Result<(), Error> {
     let now = d.clock.now();
-    let t = tokens::consume(
+    limits::check(
+        d.store,
+        TOKEN_FAILURES_PER_IP,
+        &limits::ip_subject(&origin.ip),
+        now,
+    )
+    .await?;
+    let Some(t) = tokens::consume(
         d.store,
         &nexus_auth::secrets::token_hash(token),
         Purpose::VerifyEmail,
         now,
     )
     .await?
-    .ok_or_else(invalid_token)?;
+    else {
+        return Err(bad_token(d, origin, now).await?);
+    };
     let id: UserId = t.subject.parse().map_err(|_| invalid_token())?;
     for _ in 0..3 {
-        let mut user = users::get(d.store, &id).await?.ok_or_else(invalid_token)?;
+        // A token of an account replaced by a newer registration finds nobody.
+        let mut user = users::get(d.store, &id)
+            .await?
+            .filter(|u| !u.is_expired(now))
+            .ok_or_else(invalid_token)?;
         if user.email_verified_at.is_some() {
             return Ok(());
         }
@@ -141,50 +163,52 @@ pub async fn verify_email(d: &Deps<'_>, token: &str) -> Result<(), Error> {
     })
 }
 
-/// Send a reset link if the account exists; the answer never says whether it does.
-pub async fn forgot_password(d: &Deps<'_>, email: &str) -> Result<(), Error> {
-    let Ok(email) = Email::parse(email) else {
-        return Ok(());
-    };
-    let Some(user) = users::find_by_email(d.store, &email).await? else {
-        return Ok(());
-    };
+/// Ask for a reset link. The request is recorded whatever the address (the
+/// worker mails a link only to a live account), so the answer never says
+/// whether an account exists.
+pub async fn forgot_password(d: &Deps<'_>, email: &str, origin: &Origin) -> Result<(), Error> {
     let now = d.clock.now();
-    let (token, record) = one_time(
-        Purpose::PasswordReset,
-        user.id.as_str(),
-        RESET_TTL_SECS,
+    let normalized = Email::parse(email).map(|e| e.to_string());
+    count_mail_request(d, normalized.as_deref().unwrap_or(email), origin, now).await?;
+    let event = DomainEvent::new(
+        "identity",
+        crate::mail::PASSWORD_RESET_REQUESTED,
+        None,
+        "anonymous",
         now,
-        "nxp",
+        serde_json::json!({ "email": normalized.as_deref().unwrap_or("") }),
     );
-    d.store
-        .commit(Tx::new().write(Write::create(&record)?))
-        .await?;
-    let link = format!("{}/reset-password?token={token}", d.app_url);
-    let mail = Mail {
-        to: user.email.to_string(),
-        template: "password-reset",
-        subject: "Reset your NEXUS password".into(),
-        text: format!("Someone asked to reset your NEXUS password. If it was you, open:\n\n{link}\n\nThe link works once and expires in 1 hour. If it wasn't you, ignore this message."),
-        token: Some(token),
-        link: Some(link),
-    };
-    if let Err(e) = d.mailer.send(&mail).await {
-        tracing::error!(error = %e, mail.template = "password-reset", "could not send e-mail");
-    }
+    d.store.commit(Tx::new().event(event)).await?;
     Ok(())
 }
 
-/// Set a new password with a reset token (single use; the password rules apply).
-pub async fn reset_password(d: &Deps<'_>, token: &str, password: &str) -> Result<(), Error> {
+/// Set a new password with a reset token (single use; the password rules
+/// apply). Every session of the account ends: a stolen refresh token stops
+/// working with the old password.
+pub async fn reset_password(
+    d: &Deps<'_>,
+    token: &str,
+    password: &str,
+    origin: &Origin,
+) -> Result<(), Error> {
     let now = d.clock.now();
+    limits::check(
+        d.store,
+        TOKEN_FAILURES_PER_IP,
+        &limits::ip_subject(&origin.ip),
+        now,
+    )
+    .await?;
     let hash = nexus_auth::secrets::token_hash(token);
     // Check the rules before spending the token, so a weak password can be corrected.
-    let pending = tokens::peek(d.store, &hash, Purpose::PasswordReset, now)
-        .await?
-        .ok_or_else(invalid_token)?;
+    let Some(pending) = tokens::peek(d.store, &hash, Purpose::PasswordReset, now).await? else {
+        return Err(bad_token(d, origin, now).await?);
+    };
     let id: UserId = pending.subject.parse().map_err(|_| invalid_token())?;
-    let user = users::get(d.store, &id).await?.ok_or_else(invalid_token)?;
+    let user = users::get(d.store, &id)
+        .await?
+        .filter(|u| !u.is_expired(now))
+        .ok_or_else(invalid_token)?;
     nexus_core::password::check(password, user.email.as_str(), &user.name)
         .map_err(|e| Error::Validation(vec![e]))?;
     tokens::consume(d.store, &hash, Purpose::PasswordReset, now)
@@ -197,8 +221,10 @@ pub async fn reset_password(d: &Deps<'_>, token: &str, password: &str) -> Result
         .map_err(Error::internal)?;
     let mut next = user.clone();
     next.password_hash = phc;
-    // Proving control of the mailbox also verifies it.
+    // Proving control of the mailbox also verifies it (and takes over an
+    // unverified account someone else registered with this address).
     next.email_verified_at = next.email_verified_at.or(Some(now));
+    next.end_sessions(now);
     next.updated_at = now;
     let event = DomainEvent::new(
         "identity",
@@ -206,7 +232,7 @@ pub async fn reset_password(d: &Deps<'_>, token: &str, password: &str) -> Result
         None,
         id.to_string(),
         now,
-        serde_json::json!({"userId": id}),
+        serde_json::json!({"userId": id, "sessionsEnded": true}),
     );
     users::save(d.store, &next, user.version, Tx::new().event(event)).await?;
     Ok(())

@@ -6,7 +6,6 @@ use nexus_core::ids::{OrgId, UserId};
 use nexus_core::principal::{Principal, Role};
 use nexus_core::user::Email;
 use nexus_core::{Error, FieldError, Timestamp};
-use nexus_ports::mail::Email as Mail;
 use nexus_store::repos::sessions::{self, Rotation};
 use nexus_store::repos::tokens::{self, OneTimeToken, Purpose};
 use nexus_store::repos::users::{self, UserRecord};
@@ -14,20 +13,17 @@ use nexus_store::repos::{orgs, throttle};
 use nexus_store::{Tx, Write};
 use serde::Serialize;
 
+use crate::limits::{self, LOGIN_FAILURES_PER_IP, MFA_FAILURES_PER_USER, TOKEN_FAILURES_PER_IP};
 use crate::tokens::{access_token, next_refresh, pair, start_session, TokenPair};
 use crate::{fingerprint, Deps, Origin};
 
-/// Attempts per IP per window, failures per account per window.
-pub const WINDOW_SECS: i64 = 15 * 60;
-pub const MAX_ATTEMPTS_PER_IP: u64 = 30;
-pub const MAX_FAILURES_PER_ACCOUNT: u64 = 5;
 /// An IP failing on this many different accounts within an hour is blocked for an hour.
 pub const SPRAY_ACCOUNTS: usize = 10;
 pub const SPRAY_WINDOW_SECS: i64 = 3600;
 pub const SPRAY_BLOCK_SECS: i64 = 3600;
-/// An MFA challenge lives 5 minutes and allows 5 wrong codes.
+/// An MFA challenge lives 5 minutes and allows 5 codes in all.
 pub const CHALLENGE_TTL_SECS: i64 = 300;
-pub const CHALLENGE_MAX_FAILURES: u32 = 5;
+pub const CHALLENGE_MAX_ATTEMPTS: u32 = 5;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", untagged)]
@@ -64,31 +60,23 @@ pub async fn login(
     origin: &Origin,
 ) -> Result<LoginOutcome, Error> {
     let now = d.clock.now();
-    let ip = fingerprint(&origin.ip);
+    let ip = limits::ip_subject(&origin.ip);
     if let Some(secs) = throttle::blocked_for(d.store, "login-ip", &ip, now).await? {
         return Err(Error::Throttled {
             retry_after_secs: secs,
         });
     }
-    let (attempts, window_left) = throttle::hit(d.store, "login-ip", &ip, WINDOW_SECS, now).await?;
-    if attempts > MAX_ATTEMPTS_PER_IP {
-        return Err(Error::Throttled {
-            retry_after_secs: window_left,
-        });
-    }
-    let account = Email::parse(email)
-        .map(|e| fingerprint(e.as_str()))
-        .unwrap_or_else(|_| fingerprint(email));
-    if throttle::count(d.store, "login-fail-account", &account, WINDOW_SECS, now).await?
-        >= MAX_FAILURES_PER_ACCOUNT
-    {
-        return Err(Error::Throttled {
-            retry_after_secs: window_left,
-        });
-    }
-    let user = match Email::parse(email) {
-        Ok(e) => users::find_by_email(d.store, &e).await?,
-        Err(_) => None,
+    limits::check(d.store, LOGIN_FAILURES_PER_IP, &ip, now).await?;
+    let parsed = Email::parse(email).ok();
+    let account = parsed
+        .as_ref()
+        .map_or_else(|| fingerprint(email), |e| fingerprint(e.as_str()));
+    // Counted before the password is checked, and the same for unknown
+    // addresses, so neither racing guesses nor timing tell anything.
+    limits::claim_login(d.store, &account, now).await?;
+    let user = match &parsed {
+        Some(e) => users::find_live_by_email(d.store, e, now).await?,
+        None => None,
     };
     let ok = {
         let pw = password.to_owned();
@@ -110,6 +98,7 @@ pub async fn login(
             return Err(bad_credentials());
         }
     };
+    throttle::reset(d.store, limits::LOGIN_ACCOUNT, &account).await?;
     if user.email_verified_at.is_none() {
         return Err(Error::EmailNotVerified);
     }
@@ -121,6 +110,16 @@ pub async fn login(
     ))
 }
 
+/// A stand-in user id for an address without an account (derived from its
+/// hash), so a failed login does the same reads for both.
+fn stand_in_user(account: &str) -> UserId {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(account.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    UserId::from_ulid(ulid::Ulid::from_bytes(bytes))
+}
+
 async fn on_failure(
     d: &Deps<'_>,
     account: &str,
@@ -128,7 +127,7 @@ async fn on_failure(
     user: Option<&UserRecord>,
     now: Timestamp,
 ) -> Result<(), Error> {
-    throttle::hit(d.store, "login-fail-account", account, WINDOW_SECS, now).await?;
+    limits::record(d.store, LOGIN_FAILURES_PER_IP, ip, now).await?;
     let distinct = throttle::add_distinct(
         d.store,
         "login-fail-accounts-by-ip",
@@ -149,18 +148,24 @@ async fn on_failure(
             "login: IP failing across many accounts blocked"
         );
     }
-    if let Some(u) = user {
-        let scope = default_scope(d, &u.id).await?;
-        let event = DomainEvent::new(
-            "identity",
-            "LoginFailed",
-            scope.map(|(o, _)| o),
-            u.id.to_string(),
-            now,
-            serde_json::json!({"userId": u.id, "reason": "bad-password", "ip": ip}),
-        );
-        d.store.commit(Tx::new().event(event)).await?;
-    }
+    // The same reads and writes whether or not the account exists: one
+    // membership query and one event.
+    let subject = user.map_or_else(|| stand_in_user(account), |u| u.id.clone());
+    let scope = default_scope(d, &subject).await?;
+    let event = DomainEvent::new(
+        "identity",
+        "LoginFailed",
+        scope.map(|(o, _)| o),
+        user.map_or_else(|| "anonymous".to_owned(), |u| u.id.to_string()),
+        now,
+        serde_json::json!({
+            "userId": user.map(|u| &u.id),
+            "reason": if user.is_some() { "bad-password" } else { "unknown-account" },
+            "account": account,
+            "ip": ip,
+        }),
+    );
+    d.store.commit(Tx::new().event(event)).await?;
     Ok(())
 }
 
@@ -170,22 +175,34 @@ async fn challenge(
     origin: &Origin,
     now: Timestamp,
 ) -> Result<MfaChallenge, Error> {
+    // Too many wrong codes lately: no new challenge (each allows 5 codes).
+    limits::check(d.store, MFA_FAILURES_PER_USER, user.id.as_str(), now).await?;
     let token = nexus_auth::secrets::new_token("nxm");
-    let mut data = serde_json::json!({ "ip": origin.ip, "userAgent": origin.user_agent });
+    let hash = nexus_auth::secrets::token_hash(&token);
+    let data = serde_json::json!({ "ip": origin.ip, "userAgent": origin.user_agent });
     let mut methods = vec![];
     if user.mfa.totp_enabled {
         methods.push("totp");
     }
-    let mut code = None;
+    let mut tx = Tx::new();
     if user.mfa.email_otp_enabled {
-        let c = nexus_auth::secrets::numeric_code(6);
-        data["emailCode"] = nexus_auth::secrets::token_hash(&c).into();
-        code = Some(c);
+        // The account-mail worker makes the code, records its hash on the
+        // challenge and mails it: no mail on the request path.
+        tx = tx.event(DomainEvent::new(
+            "identity",
+            crate::mail::LOGIN_CODE_REQUESTED,
+            None,
+            user.id.to_string(),
+            now,
+            serde_json::json!({ "userId": user.id, "challenge": hash }),
+        ));
         methods.push("email");
     }
-    methods.push("recovery");
+    if user.mfa.totp_enabled {
+        methods.push("recovery");
+    }
     let record = OneTimeToken {
-        hash: nexus_auth::secrets::token_hash(&token),
+        hash,
         purpose: Purpose::MfaChallenge,
         subject: user.id.to_string(),
         data,
@@ -193,23 +210,7 @@ async fn challenge(
         used_at: None,
         attempts: 0,
     };
-    d.store
-        .commit(Tx::new().write(Write::create(&record)?))
-        .await?;
-    if let Some(c) = code {
-        let mail = Mail {
-            to: user.email.to_string(),
-            template: "login-code",
-            subject: format!("{c} is your NEXUS sign-in code"),
-            text: format!("Your NEXUS sign-in code is {c}. It expires in 5 minutes. If you didn't try to sign in, change your password."),
-            token: Some(c),
-            link: None,
-        };
-        d.mailer.send(&mail).await.map_err(|e| Error::Unavailable {
-            detail: format!("could not send the sign-in code: {e}"),
-            retry_after_secs: 5,
-        })?;
-    }
+    d.store.commit(tx.write(Write::create(&record)?)).await?;
     Ok(MfaChallenge {
         mfa_required: true,
         mfa_token: token,
@@ -217,7 +218,9 @@ async fn challenge(
     })
 }
 
-/// Second step of an MFA login.
+/// Second step of an MFA login. Each code counts against the challenge
+/// (atomically, before it is checked: 5 in all) and wrong ones against the
+/// account (10 an hour across challenges).
 pub async fn verify_mfa(
     d: &Deps<'_>,
     mfa_token: &str,
@@ -225,13 +228,28 @@ pub async fn verify_mfa(
     origin: &Origin,
 ) -> Result<TokenPair, Error> {
     let now = d.clock.now();
+    let ip = limits::ip_subject(&origin.ip);
+    limits::check(d.store, TOKEN_FAILURES_PER_IP, &ip, now).await?;
     let hash = nexus_auth::secrets::token_hash(mfa_token);
-    let expired =
-        || Error::Unauthenticated("the MFA challenge is invalid or expired; log in again".into());
-    let challenge = tokens::peek(d.store, &hash, Purpose::MfaChallenge, now)
-        .await?
-        .ok_or_else(expired)?;
+    let expired = || {
+        Error::Unauthenticated(
+            "the MFA challenge is invalid, expired or out of attempts; log in again".into(),
+        )
+    };
+    let Some(challenge) = tokens::claim_attempt(
+        d.store,
+        &hash,
+        Purpose::MfaChallenge,
+        CHALLENGE_MAX_ATTEMPTS,
+        now,
+    )
+    .await?
+    else {
+        limits::record(d.store, TOKEN_FAILURES_PER_IP, &ip, now).await?;
+        return Err(expired());
+    };
     let id: UserId = challenge.subject.parse().map_err(|_| expired())?;
+    limits::check(d.store, MFA_FAILURES_PER_USER, id.as_str(), now).await?;
     let mut user = users::get(d.store, &id).await?.ok_or_else(expired)?;
     let version = user.version;
     let mfa_before = user.mfa.clone();
@@ -244,18 +262,23 @@ pub async fn verify_mfa(
     )
     .await?;
     if !accepted {
-        if !tokens::record_failure(d.store, &hash, CHALLENGE_MAX_FAILURES).await? {
-            return Err(expired());
-        }
+        limits::record(d.store, MFA_FAILURES_PER_USER, id.as_str(), now).await?;
+        let left = CHALLENGE_MAX_ATTEMPTS.saturating_sub(challenge.attempts);
         return Err(Error::Validation(vec![FieldError::new(
             "/code",
             "invalid_code",
-            "the code is wrong or expired",
+            format!("the code is wrong or expired ({left} attempts left on this challenge)"),
         )]));
     }
-    tokens::consume(d.store, &hash, Purpose::MfaChallenge, now)
-        .await?
-        .ok_or_else(expired)?;
+    tokens::consume_within(
+        d.store,
+        &hash,
+        Purpose::MfaChallenge,
+        Some(CHALLENGE_MAX_ATTEMPTS),
+        now,
+    )
+    .await?
+    .ok_or_else(expired)?;
     if user.mfa != mfa_before {
         // A TOTP step or recovery code was spent: persist it before issuing tokens.
         user = users::save(d.store, &user, version, Tx::new()).await?;
@@ -289,28 +312,15 @@ async fn complete_login(
         let version = user.version;
         user.updated_at = now;
         if !first_login {
+            // The account-mail worker tells the user (off the request path).
             tx = tx.event(DomainEvent::new(
                 "identity",
-                "LoginFromNewIp",
+                crate::mail::LOGIN_FROM_NEW_IP,
                 scope.as_ref().map(|(o, _)| o.clone()),
                 user.id.to_string(),
                 now,
                 serde_json::json!({"userId": user.id, "ip": ip, "userAgent": origin.user_agent}),
             ));
-            let mail = Mail {
-                to: user.email.to_string(),
-                template: "new-login",
-                subject: "New sign-in to your NEXUS account".into(),
-                text: format!(
-                    "Your account was just used to sign in from a new network ({}, {}). If this wasn't you, reset your password now.",
-                    origin.ip, origin.user_agent
-                ),
-                token: None,
-                link: Some(format!("{}/forgot-password", d.app_url)),
-            };
-            if let Err(e) = d.mailer.send(&mail).await {
-                tracing::error!(error = %e, mail.template = "new-login", "could not send e-mail");
-            }
         }
         // Best effort: a concurrent login may have changed the user; the IP is then recorded next time.
         if let Err(e) = users::save(d.store, &user, version, Tx::new()).await {
@@ -328,22 +338,30 @@ async fn complete_login(
     .await
 }
 
-/// Exchange a refresh token for a new pair (rotation; reuse revokes the family).
-pub async fn refresh(d: &Deps<'_>, refresh_token: &str) -> Result<TokenPair, Error> {
+/// Exchange a refresh token for a new pair (rotation; reuse revokes the
+/// family; a password reset or second-factor change since the session
+/// started ends it).
+pub async fn refresh(
+    d: &Deps<'_>,
+    refresh_token: &str,
+    origin: &Origin,
+) -> Result<TokenPair, Error> {
     let now = d.clock.now();
+    let ip = limits::ip_subject(&origin.ip);
+    limits::check(d.store, TOKEN_FAILURES_PER_IP, &ip, now).await?;
     let presented = nexus_auth::secrets::token_hash(refresh_token);
+    let invalid = || Error::Unauthenticated("the refresh token is invalid".into());
     let Some(old) = d
         .store
         .get::<sessions::RefreshToken>(&sessions::refresh_key(&presented))
         .await?
     else {
-        return Err(Error::Unauthenticated(
-            "the refresh token is invalid".into(),
-        ));
+        limits::record(d.store, TOKEN_FAILURES_PER_IP, &ip, now).await?;
+        return Err(invalid());
     };
     let user = users::get(d.store, &old.user_id)
         .await?
-        .ok_or_else(|| Error::Unauthenticated("the refresh token is invalid".into()))?;
+        .ok_or_else(invalid)?;
     // The scope is re-checked: a member removed since login loses the org.
     let scope = match &old.org {
         Some(org) => crate::scope::role_in(d, &user.id, org)
@@ -382,13 +400,18 @@ pub async fn refresh(d: &Deps<'_>, refresh_token: &str) -> Result<TokenPair, Err
                     .into(),
             ))
         }
-        Rotation::Revoked => Err(Error::Unauthenticated(
-            "the session has ended; log in again".into(),
-        )),
-        Rotation::Invalid => Err(Error::Unauthenticated(
-            "the refresh token is invalid or expired".into(),
-        )),
+        Rotation::Revoked => Err(session_ended()),
+        Rotation::Invalid => {
+            limits::record(d.store, TOKEN_FAILURES_PER_IP, &ip, now).await?;
+            Err(Error::Unauthenticated(
+                "the refresh token is invalid or expired".into(),
+            ))
+        }
     }
+}
+
+fn session_ended() -> Error {
+    Error::Unauthenticated("the session has ended; log in again".into())
 }
 
 /// End the caller's session (its refresh-token family).
@@ -405,10 +428,20 @@ pub async fn logout(d: &Deps<'_>, caller: &Principal) -> Result<(), Error> {
     Ok(())
 }
 
-/// New tokens scoped to `org`, if the caller is a member (or acts there through an agency grant).
+/// New tokens scoped to `org`, if the caller is a member (or acts there
+/// through an agency grant). Only from a live session, and within it: the
+/// new refresh token joins the caller's refresh-token family, so logging out
+/// (or a reset) ends both.
 pub async fn switch_org(d: &Deps<'_>, caller: &Principal, org: &OrgId) -> Result<TokenPair, Error> {
     let now = d.clock.now();
     let user_id = caller.user_id()?;
+    let session = caller
+        .session
+        .as_deref()
+        .ok_or_else(|| Error::Forbidden("only user sessions can switch organizations".into()))?;
+    let family = sessions::live_family(d.store, session, &user_id, now)
+        .await?
+        .ok_or_else(session_ended)?;
     let user = users::get(d.store, &user_id)
         .await?
         .ok_or_else(|| Error::Unauthenticated("unknown user".into()))?;
@@ -425,13 +458,18 @@ pub async fn switch_org(d: &Deps<'_>, caller: &Principal, org: &OrgId) -> Result
         now,
         serde_json::json!({"userId": user_id, "orgId": org, "role": role}),
     );
-    start_session(
+    let (refresh, record) = next_refresh(d, &user_id, Some(org));
+    if !sessions::extend(d.store, &family, record, Tx::new().event(event)).await? {
+        return Err(session_ended());
+    }
+    let access = access_token(
         d,
         &user_id,
         user.account_type.as_str(),
         user.staff,
         Some((org, role)),
-        Tx::new().event(event),
-    )
-    .await
+        &family.id,
+        now,
+    )?;
+    Ok(pair(access, refresh, Some(org.clone())))
 }

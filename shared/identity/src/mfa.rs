@@ -1,18 +1,21 @@
-//! Second factors: TOTP (enrolled with a confirming code, with one-time
-//! recovery codes), e-mailed one-time codes, and recovery codes. Turning a
-//! factor off needs a fresh second factor.
+//! Second factors: TOTP (enrolled with the password and confirmed with a
+//! first code, with one-time recovery codes that work only while TOTP is on),
+//! e-mailed one-time codes, and recovery codes. Turning a factor off needs a
+//! fresh second factor. Every change of second factors ends the account's
+//! other sessions (the one making the change stays signed in).
 
 use std::collections::BTreeMap;
 
 use nexus_core::events::DomainEvent;
 use nexus_core::ids::UserId;
 use nexus_core::{Error, FieldError, Timestamp};
-use nexus_ports::mail::Email as Mail;
-use nexus_store::repos::tokens::{self, OneTimeToken, Purpose};
-use nexus_store::repos::users::{self, UserRecord};
-use nexus_store::{Tx, Write};
+use nexus_store::repos::sessions;
+use nexus_store::repos::tokens::{self, Purpose};
+use nexus_store::repos::users::{self, PendingTotp, UserRecord};
+use nexus_store::Tx;
 use serde::Serialize;
 
+use crate::limits::{self, MFA_FAILURES_PER_USER};
 use crate::Deps;
 
 fn ctx(user: &UserId) -> BTreeMap<String, String> {
@@ -30,21 +33,64 @@ fn wrong_code() -> Error {
     )])
 }
 
-async fn totp_secret(d: &Deps<'_>, user: &UserRecord) -> Result<Option<String>, Error> {
-    let Some(enc) = &user.mfa.totp_secret else {
-        return Ok(None);
-    };
+async fn decrypt_secret(d: &Deps<'_>, user: &UserId, enc: &str) -> Result<String, Error> {
     let plain = d
         .cipher
-        .decrypt(enc, &ctx(&user.id))
+        .decrypt(enc, &ctx(user))
         .await
         .map_err(Error::internal)?;
-    Ok(Some(String::from_utf8(plain).map_err(Error::internal)?))
+    String::from_utf8(plain).map_err(Error::internal)
+}
+
+async fn totp_secret(d: &Deps<'_>, user: &UserRecord) -> Result<Option<String>, Error> {
+    match &user.mfa.totp_secret {
+        Some(enc) => Ok(Some(decrypt_secret(d, &user.id, enc).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The stored key of an e-mail OTP setup code (codes are 6 digits, so the
+/// user id is part of the key to keep them apart).
+pub fn email_otp_setup_hash(user: &UserId, code: &str) -> String {
+    format!(
+        "emailotp:{user}:{}",
+        nexus_auth::secrets::token_hash(code.trim())
+    )
+}
+
+/// Save a second-factor change: every other session of the account ends,
+/// the caller's own (`session`) is marked re-authenticated so it continues.
+async fn save_factor_change(
+    d: &Deps<'_>,
+    user: &mut UserRecord,
+    version: u64,
+    session: Option<&str>,
+    event: DomainEvent,
+    now: Timestamp,
+) -> Result<(), Error> {
+    user.end_sessions(now);
+    user.updated_at = now;
+    let mut tx = Tx::new().event(event);
+    if let Some(s) = session {
+        tx = tx.write(sessions::reauthenticate(s, now));
+    }
+    users::save(d.store, user, version, tx).await?;
+    Ok(())
+}
+
+/// Refuse when the account had too many wrong second-factor codes lately.
+async fn check_failures(d: &Deps<'_>, user: &UserId, now: Timestamp) -> Result<(), Error> {
+    limits::check(d.store, MFA_FAILURES_PER_USER, user.as_str(), now).await
+}
+
+async fn count_failure(d: &Deps<'_>, user: &UserId, now: Timestamp) -> Result<(), Error> {
+    limits::record(d.store, MFA_FAILURES_PER_USER, user.as_str(), now).await
 }
 
 /// Check a second factor for `user`: a TOTP code (not replayed), the e-mailed
-/// code of this challenge, or an unused recovery code. Spends the TOTP step or
-/// recovery code on `user` (the caller saves it).
+/// code of this challenge, or an unused recovery code (only while TOTP is on:
+/// recovery codes recover TOTP). Spends the TOTP step or recovery code on
+/// `user` (the caller saves it).
 pub async fn check_second_factor(
     d: &Deps<'_>,
     user: &mut UserRecord,
@@ -71,6 +117,9 @@ pub async fn check_second_factor(
             return Ok(true);
         }
     }
+    if !user.mfa.totp_enabled {
+        return Ok(false);
+    }
     let hashed = nexus_auth::secrets::token_hash(&code.to_lowercase());
     if let Some(i) = user
         .mfa
@@ -91,13 +140,24 @@ pub struct TotpEnrolment {
     pub secret: String,
     /// `otpauth://totp/…` for QR codes.
     pub otpauth_uri: String,
-    /// Ten one-time recovery codes, shown once.
+    /// Ten one-time recovery codes, shown once. They work only once TOTP is
+    /// confirmed, and only while it stays on.
     pub recovery_codes: Vec<String>,
 }
 
-/// Start TOTP enrolment: a new secret (stored encrypted) and recovery codes.
-/// TOTP is enabled only once a code from the app is confirmed.
-pub async fn totp_enrol(d: &Deps<'_>, user_id: &UserId) -> Result<TotpEnrolment, Error> {
+fn wrong_password() -> Error {
+    Error::field("/password", "invalid_password", "the password is wrong")
+}
+
+/// Start TOTP enrolment: re-authenticate with the password (a stolen access
+/// token alone can't bind an attacker's authenticator), then a new secret
+/// (stored encrypted) and recovery codes, all pending until a first code
+/// confirms them. Starting again replaces a pending enrolment.
+pub async fn totp_enrol(
+    d: &Deps<'_>,
+    user_id: &UserId,
+    password: &str,
+) -> Result<TotpEnrolment, Error> {
     let now = d.clock.now();
     let mut user = users::get(d.store, user_id)
         .await?
@@ -108,21 +168,36 @@ pub async fn totp_enrol(d: &Deps<'_>, user_id: &UserId) -> Result<TotpEnrolment,
             "TOTP is already enabled; disable it first to enrol a new device",
         ));
     }
+    // Password guesses here count like login guesses on the account.
+    let account = crate::fingerprint(user.email.as_str());
+    limits::claim_login(d.store, &account, now).await?;
+    let ok = {
+        let (pw, phc) = (password.to_owned(), user.password_hash.clone());
+        tokio::task::spawn_blocking(move || nexus_auth::secrets::verify_password(&pw, &phc))
+            .await
+            .map_err(Error::internal)?
+    };
+    if !ok {
+        return Err(wrong_password());
+    }
+    nexus_store::repos::throttle::reset(d.store, limits::LOGIN_ACCOUNT, &account).await?;
     let secret = nexus_auth::secrets::totp::new_secret();
     let uri =
         nexus_auth::secrets::totp::uri(&secret, user.email.as_str()).map_err(Error::internal)?;
     let codes = nexus_auth::secrets::recovery_codes();
     let version = user.version;
-    user.mfa.totp_secret = Some(
-        d.cipher
+    user.mfa.pending_totp = Some(PendingTotp {
+        secret: d
+            .cipher
             .encrypt(secret.as_bytes(), &ctx(&user.id))
             .await
             .map_err(Error::internal)?,
-    );
-    user.mfa.recovery_codes = codes
-        .iter()
-        .map(|c| nexus_auth::secrets::token_hash(c))
-        .collect();
+        recovery_codes: codes
+            .iter()
+            .map(|c| nexus_auth::secrets::token_hash(c))
+            .collect(),
+        started_at: now,
+    });
     user.updated_at = now;
     users::save(d.store, &user, version, Tx::new()).await?;
     Ok(TotpEnrolment {
@@ -132,8 +207,14 @@ pub async fn totp_enrol(d: &Deps<'_>, user_id: &UserId) -> Result<TotpEnrolment,
     })
 }
 
-/// Confirm enrolment with a first code from the authenticator app.
-pub async fn totp_confirm(d: &Deps<'_>, user_id: &UserId, code: &str) -> Result<(), Error> {
+/// Confirm enrolment with a first code from the authenticator app: TOTP and
+/// its recovery codes turn on, and the account's other sessions end.
+pub async fn totp_confirm(
+    d: &Deps<'_>,
+    user_id: &UserId,
+    session: Option<&str>,
+    code: &str,
+) -> Result<(), Error> {
     let now = d.clock.now();
     let mut user = users::get(d.store, user_id)
         .await?
@@ -141,112 +222,107 @@ pub async fn totp_confirm(d: &Deps<'_>, user_id: &UserId, code: &str) -> Result<
     if user.mfa.totp_enabled {
         return Ok(());
     }
-    let secret = totp_secret(d, &user)
-        .await?
+    let pending = user
+        .mfa
+        .pending_totp
+        .clone()
         .ok_or_else(|| Error::conflict("mfa-not-enrolled", "start TOTP enrolment first"))?;
+    let secret = decrypt_secret(d, &user.id, &pending.secret).await?;
     let step = nexus_auth::secrets::totp::verify(&secret, code, now.as_second().max(0) as u64)
         .ok_or_else(wrong_code)?;
     let version = user.version;
     user.mfa.totp_enabled = true;
+    user.mfa.totp_secret = Some(pending.secret);
+    user.mfa.recovery_codes = pending.recovery_codes;
+    user.mfa.pending_totp = None;
     user.mfa.totp_last_step = step;
-    user.updated_at = now;
     let event = mfa_event(d, &user, "MfaEnabled", "totp", now).await?;
-    users::save(d.store, &user, version, Tx::new().event(event)).await?;
-    Ok(())
+    save_factor_change(d, &mut user, version, session, event, now).await
 }
 
-/// Send a code to the account's e-mail to turn e-mail OTP on.
+/// Ask for a code by e-mail to turn e-mail sign-in codes on (the
+/// account-mail worker makes and sends it).
 pub async fn email_otp_start(d: &Deps<'_>, user_id: &UserId) -> Result<(), Error> {
     let now = d.clock.now();
     let user = users::get(d.store, user_id)
         .await?
         .ok_or(Error::NotFound { resource: "user" })?;
-    let code = nexus_auth::secrets::numeric_code(6);
-    let record = OneTimeToken {
-        hash: format!(
-            "emailotp:{}:{}",
-            user.id,
-            nexus_auth::secrets::token_hash(&code)
-        ),
-        purpose: Purpose::EmailOtpSetup,
-        subject: user.id.to_string(),
-        data: serde_json::Value::Null,
-        expires_at: now.as_second() + 600,
-        used_at: None,
-        attempts: 0,
-    };
-    d.store
-        .commit(Tx::new().write(Write::create(&record)?))
-        .await?;
-    let mail = Mail {
-        to: user.email.to_string(),
-        template: "email-otp-setup",
-        subject: format!("{code} is your code to turn on e-mail sign-in codes"),
-        text: format!(
-            "Enter {code} in NEXUS to receive sign-in codes by e-mail. It expires in 10 minutes."
-        ),
-        token: Some(code),
-        link: None,
-    };
-    d.mailer.send(&mail).await.map_err(|e| Error::Unavailable {
-        detail: format!("could not send the code: {e}"),
-        retry_after_secs: 5,
-    })
+    let event = DomainEvent::new(
+        "identity",
+        crate::mail::EMAIL_OTP_SETUP_REQUESTED,
+        None,
+        user.id.to_string(),
+        now,
+        serde_json::json!({ "userId": user.id }),
+    );
+    d.store.commit(Tx::new().event(event)).await?;
+    Ok(())
 }
 
-pub async fn email_otp_confirm(d: &Deps<'_>, user_id: &UserId, code: &str) -> Result<(), Error> {
+pub async fn email_otp_confirm(
+    d: &Deps<'_>,
+    user_id: &UserId,
+    session: Option<&str>,
+    code: &str,
+) -> Result<(), Error> {
     let now = d.clock.now();
-    let hash = format!(
-        "emailotp:{user_id}:{}",
-        nexus_auth::secrets::token_hash(code.trim())
-    );
-    tokens::consume(d.store, &hash, Purpose::EmailOtpSetup, now)
-        .await?
-        .ok_or_else(wrong_code)?;
+    check_failures(d, user_id, now).await?;
+    if tokens::consume(
+        d.store,
+        &email_otp_setup_hash(user_id, code),
+        Purpose::EmailOtpSetup,
+        now,
+    )
+    .await?
+    .is_none()
+    {
+        count_failure(d, user_id, now).await?;
+        return Err(wrong_code());
+    }
     let mut user = users::get(d.store, user_id)
         .await?
         .ok_or(Error::NotFound { resource: "user" })?;
     let version = user.version;
     user.mfa.email_otp_enabled = true;
-    user.updated_at = now;
     let event = mfa_event(d, &user, "MfaEnabled", "email", now).await?;
-    users::save(d.store, &user, version, Tx::new().event(event)).await?;
-    Ok(())
+    save_factor_change(d, &mut user, version, session, event, now).await
 }
 
 /// Turn a factor off. Needs a fresh second factor: a current TOTP code or a
-/// recovery code (an e-mailed login code can't be replayed here).
+/// recovery code (an e-mailed login code can't be replayed here). Wrong codes
+/// count against the account like wrong sign-in codes.
 pub async fn disable(
     d: &Deps<'_>,
     user_id: &UserId,
+    session: Option<&str>,
     method: &str,
     code: &str,
 ) -> Result<(), Error> {
     let now = d.clock.now();
+    if !matches!(method, "totp" | "email") {
+        return Err(Error::NotFound {
+            resource: "MFA method",
+        });
+    }
+    check_failures(d, user_id, now).await?;
     let mut user = users::get(d.store, user_id)
         .await?
         .ok_or(Error::NotFound { resource: "user" })?;
     let version = user.version;
     if !check_second_factor(d, &mut user, code, None, now).await? {
+        count_failure(d, user_id, now).await?;
         return Err(wrong_code());
     }
-    match method {
-        "totp" => {
-            user.mfa.totp_enabled = false;
-            user.mfa.totp_secret = None;
-            user.mfa.recovery_codes.clear();
-        }
-        "email" => user.mfa.email_otp_enabled = false,
-        _ => {
-            return Err(Error::NotFound {
-                resource: "MFA method",
-            })
-        }
+    if method == "totp" {
+        user.mfa.totp_enabled = false;
+        user.mfa.totp_secret = None;
+        user.mfa.recovery_codes.clear();
+        user.mfa.pending_totp = None;
+    } else {
+        user.mfa.email_otp_enabled = false;
     }
-    user.updated_at = now;
     let event = mfa_event(d, &user, "MfaDisabled", method, now).await?;
-    users::save(d.store, &user, version, Tx::new().event(event)).await?;
-    Ok(())
+    save_factor_change(d, &mut user, version, session, event, now).await
 }
 
 async fn mfa_event(

@@ -1,25 +1,31 @@
 //! Organizations and who may act in them: creation, invitations with seat
 //! limits, members and roles (the last owner stays), agency grants, API keys
 //! and the audit log.
+//!
+//! Reads authorize with the access token ([`crate::scope::require`], which tells a
+//! member whose token is scoped elsewhere to switch organization). Writes
+//! that manage members, invitations, keys and grants decide on the caller's
+//! role, so they re-read it ([`crate::scope::require_current`]): a token's role can
+//! be 15 minutes old.
 
 use nexus_core::events::DomainEvent;
-use nexus_core::ids::{ApiKeyId, OrgId, UserId};
+use nexus_core::ids::{ApiKeyId, InvitationId, OrgId, UserId};
 use nexus_core::org::{
     self, check_role_change, Membership, NewOrganization, OrgKind, Organization,
 };
 use nexus_core::plans::{Level, Limit};
-use nexus_core::principal::{Permission, Principal, Role};
+use nexus_core::principal::{role_allows, Permission, Principal, Role};
 use nexus_core::user::Email;
 use nexus_core::{Error, FieldError};
-use nexus_ports::mail::Email as Mail;
 use nexus_store::repos::apikeys::{self, ApiKey};
 use nexus_store::repos::audit::{self, AuditEntry};
 use nexus_store::repos::orgs::{self, AgencyGrant, Invitation};
-use nexus_store::repos::tokens::{self, OneTimeToken, Purpose};
+use nexus_store::repos::tokens::{self, Purpose};
 use nexus_store::repos::users;
 use nexus_store::{Page, Tx, Write};
 use serde::Serialize;
 
+use crate::scope::{require, require_current};
 use crate::Deps;
 
 pub const INVITATION_TTL_SECS: i64 = 7 * 24 * 3600;
@@ -73,9 +79,17 @@ pub async fn create_org(
     Ok(created.org)
 }
 
+/// One organization, for a caller acting in it.
+pub async fn get_org(d: &Deps<'_>, caller: &Principal, org: &OrgId) -> Result<Organization, Error> {
+    require(d, caller, org, Permission::OrgRead, "organization").await?;
+    org_or_404(d, org).await
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvitationSent {
+    #[schema(value_type = String)]
+    pub id: InvitationId,
     pub email: String,
     pub role: Role,
     #[schema(value_type = String, format = DateTime)]
@@ -83,7 +97,8 @@ pub struct InvitationSent {
 }
 
 /// Invite someone by e-mail. Seats in use plus pending invitations may not
-/// exceed the plan's seats.
+/// exceed the plan's seats. Inviting an address again replaces its pending
+/// invitation: the new role holds and the earlier link stops working.
 pub async fn invite(
     d: &Deps<'_>,
     caller: &Principal,
@@ -91,7 +106,7 @@ pub async fn invite(
     email: Option<String>,
     role: Option<String>,
 ) -> Result<InvitationSent, Error> {
-    caller.require(org_id, Permission::MembersManage, "organization")?;
+    require_current(d, caller, org_id, Permission::MembersManage).await?;
     let mut v = nexus_core::validation::Validator::new();
     let email = v.parse("/email", email.as_deref(), "invalid_format", Email::parse);
     let role_result = org::parse_grantable_role("/role", role.as_deref());
@@ -109,62 +124,80 @@ pub async fn invite(
     let already_pending = pending.iter().any(|i| i.email == email.as_str());
     let in_use = org.member_count + pending.len() as u64 - u64::from(already_pending);
     org.plan.check(Limit::Seats, in_use, 1)?;
-    let token = nexus_auth::secrets::new_token("nxi");
+    let previous = orgs::invitation(d.store, org_id, email.as_str()).await?;
     let expires_at = now.as_second() + INVITATION_TTL_SECS;
+    // The link's token is made and mailed by the account-mail worker (off
+    // the request path); until then the invitation has no token at all.
     let invitation = Invitation {
+        id: InvitationId::new(),
         org_id: org_id.clone(),
         email: email.to_string(),
         role,
         invited_by: caller.user_id()?,
         created_at: now,
         expires_at,
-    };
-    let record = OneTimeToken {
-        hash: nexus_auth::secrets::token_hash(&token),
-        purpose: Purpose::Invitation,
-        subject: email.to_string(),
-        data: serde_json::json!({"orgId": org_id, "role": role}),
-        expires_at,
-        used_at: None,
-        attempts: 0,
+        token_hash: String::new(),
+        version: 0,
     };
     let e = event(
-        "InvitationCreated",
+        crate::mail::INVITATION_CREATED,
         org_id,
         caller,
         now,
-        serde_json::json!({"email": email.as_str(), "role": role}),
+        serde_json::json!({
+            "invitationId": invitation.id,
+            "email": email.as_str(),
+            "role": role,
+            "replaces": previous.as_ref().map(|p| &p.id),
+        }),
     );
-    d.store
-        .commit(
-            Tx::new()
-                .write(Write::put(&invitation)?)
-                .write(Write::create(&record)?)
-                .event(e),
-        )
-        .await?;
-    let link = format!("{}/invitations/accept?token={token}", d.app_url);
-    let mail = Mail {
-        to: email.to_string(),
-        template: "invitation",
-        subject: format!("You're invited to {} on NEXUS", org.name),
-        text: format!(
-            "You've been invited to join {} on NEXUS as {}. Accept within 7 days:\n\n{link}",
-            org.name,
-            role.as_str()
-        ),
-        token: Some(token),
-        link: Some(link),
-    };
-    d.mailer.send(&mail).await.map_err(|e| Error::Unavailable {
-        detail: format!("could not send the invitation: {e}"),
-        retry_after_secs: 5,
-    })?;
+    orgs::put_invitation(d.store, &invitation, previous.as_ref(), Tx::new().event(e)).await?;
     Ok(InvitationSent {
+        id: invitation.id,
         email: email.to_string(),
         role,
         expires_at: jiff::Timestamp::from_second(expires_at).unwrap_or(now),
     })
+}
+
+/// Pending invitations (never their tokens), in e-mail order.
+pub async fn list_invitations(
+    d: &Deps<'_>,
+    caller: &Principal,
+    org: &OrgId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<Invitation>, Error> {
+    require(d, caller, org, Permission::MembersManage, "organization").await?;
+    let mut page = orgs::invitations_page(d.store, org, d.clock.now(), limit, cursor).await?;
+    page.items.iter_mut().for_each(|i| i.token_hash.clear());
+    Ok(page)
+}
+
+/// Cancel a pending invitation: its link stops working and its seat is free.
+pub async fn cancel_invitation(
+    d: &Deps<'_>,
+    caller: &Principal,
+    org: &OrgId,
+    id: &InvitationId,
+) -> Result<(), Error> {
+    require_current(d, caller, org, Permission::MembersManage).await?;
+    let now = d.clock.now();
+    let invitation = orgs::pending_invitations(d.store, org, now)
+        .await?
+        .into_iter()
+        .find(|i| &i.id == id)
+        .ok_or(Error::NotFound {
+            resource: "invitation",
+        })?;
+    let e = event(
+        "InvitationCancelled",
+        org,
+        caller,
+        now,
+        serde_json::json!({"invitationId": id, "email": invitation.email, "role": invitation.role}),
+    );
+    orgs::cancel_invitation(d.store, &invitation, Tx::new().event(e)).await
 }
 
 /// Accept an invitation as the logged-in user it was sent to.
@@ -241,11 +274,12 @@ pub async fn accept_invitation(
             )],
             label: "invitation".into(),
         })
-        .write(Write::Delete {
-            key: orgs::invitation_key(&org_id, &pending.subject),
-            expected_version: None,
-            label: "pending invitation".into(),
-        })
+        // Only the current invitation's token: a replaced or cancelled one fails here.
+        .write(orgs::accept_invitation_write(
+            &org_id,
+            &pending.subject,
+            &hash,
+        ))
         .event(accepted);
     match orgs::add_member(d.store, &membership, max, tx).await {
         Err(Error::Conflict {
@@ -270,7 +304,7 @@ pub async fn list_members(
     limit: u32,
     cursor: Option<String>,
 ) -> Result<Page<Membership>, Error> {
-    caller.require(org, Permission::MembersRead, "organization")?;
+    require(d, caller, org, Permission::MembersRead, "organization").await?;
     orgs::list_members(d.store, org, limit, cursor).await
 }
 
@@ -282,7 +316,7 @@ pub async fn change_role(
     user: &UserId,
     role: Option<String>,
 ) -> Result<Membership, Error> {
-    caller.require(org, Permission::MembersManage, "organization")?;
+    let actor = require_current(d, caller, org, Permission::MembersManage).await?;
     let mut v = nexus_core::validation::Validator::new();
     let to = v.parse("/role", role.as_deref(), "unknown_value", |r| {
         nexus_core::validation::one_of(
@@ -301,7 +335,7 @@ pub async fn change_role(
     let m = orgs::membership(d.store, org, user)
         .await?
         .ok_or(Error::NotFound { resource: "member" })?;
-    check_role_change(caller.role.unwrap_or(Role::Viewer), m.role, to)?;
+    check_role_change(actor_role(actor), m.role, to)?;
     if m.role == to {
         return Ok(m);
     }
@@ -324,16 +358,17 @@ pub async fn remove_member(
     user: &UserId,
 ) -> Result<(), Error> {
     let leaving = caller.user_id().ok().as_ref() == Some(user);
-    if leaving {
-        caller.require(org, Permission::OrgRead, "organization")?;
+    let actor = if leaving {
+        require(d, caller, org, Permission::OrgRead, "organization").await?;
+        None
     } else {
-        caller.require(org, Permission::MembersManage, "organization")?;
-    }
+        require_current(d, caller, org, Permission::MembersManage).await?
+    };
     let m = orgs::membership(d.store, org, user)
         .await?
         .ok_or(Error::NotFound { resource: "member" })?;
     if !leaving {
-        check_role_change(caller.role.unwrap_or(Role::Viewer), m.role, Role::Viewer)?;
+        check_role_change(actor_role(actor), m.role, Role::Viewer)?;
     }
     let now = d.clock.now();
     let kind = if leaving {
@@ -355,7 +390,15 @@ pub async fn remove_member(
     .await
 }
 
-/// Let an agency act in this brand with `role`.
+/// The role to decide member changes with: the one read just now (API
+/// keys, which hold no role, change no one's role).
+fn actor_role(current: Option<Role>) -> Role {
+    current.unwrap_or(Role::Viewer)
+}
+
+/// Let an agency act in this brand with `role` (brand owners only; granting
+/// again changes the role). Each agency member acts with the lower of `role`
+/// and their own agency role.
 pub async fn grant_agency(
     d: &Deps<'_>,
     caller: &Principal,
@@ -363,7 +406,9 @@ pub async fn grant_agency(
     agency: Option<String>,
     role: Option<String>,
 ) -> Result<AgencyGrant, Error> {
-    caller.require(brand, Permission::OrgUpdate, "organization")?;
+    let actor = require_current(d, caller, brand, Permission::OrgUpdate).await?;
+    caller.user_id()?;
+    org::check_grant_agency(actor.unwrap_or(Role::Viewer))?;
     let mut v = nexus_core::validation::Validator::new();
     let agency_id: Option<OrgId> =
         v.parse("/agencyOrgId", agency.as_deref(), "invalid_format", |s| {
@@ -417,13 +462,41 @@ pub async fn grant_agency(
     Ok(grant)
 }
 
+/// End an agency's access to this brand (brand owners and admins). It takes
+/// effect at once: the agency's members can't switch into the brand or
+/// refresh into it, and their tokens already scoped to it can no longer write.
+pub async fn revoke_grant(
+    d: &Deps<'_>,
+    caller: &Principal,
+    brand: &OrgId,
+    agency: &OrgId,
+) -> Result<(), Error> {
+    require_current(d, caller, brand, Permission::OrgUpdate).await?;
+    let grant = orgs::grant(d.store, brand, agency)
+        .await?
+        .ok_or(Error::NotFound {
+            resource: "agency grant",
+        })?;
+    let now = d.clock.now();
+    let e = event(
+        "AgencyGrantRevoked",
+        brand,
+        caller,
+        now,
+        serde_json::json!({"agencyOrgId": agency, "role": grant.role}),
+    );
+    orgs::revoke_grant(d.store, brand, agency, Tx::new().event(e)).await
+}
+
 pub async fn list_grants(
     d: &Deps<'_>,
     caller: &Principal,
     brand: &OrgId,
-) -> Result<Vec<AgencyGrant>, Error> {
-    caller.require(brand, Permission::OrgRead, "organization")?;
-    orgs::grants_of(d.store, brand).await
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<AgencyGrant>, Error> {
+    require(d, caller, brand, Permission::OrgRead, "organization").await?;
+    orgs::grants_page(d.store, brand, limit, cursor).await
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -445,7 +518,8 @@ pub async fn create_api_key(
     name: Option<String>,
     scopes: Option<Vec<String>>,
 ) -> Result<CreatedKey, Error> {
-    caller.require(org_id, Permission::ApiKeysManage, "organization")?;
+    let actor = require_current(d, caller, org_id, Permission::ApiKeysManage).await?;
+    let created_by = caller.user_id()?;
     let mut v = nexus_core::validation::Validator::new();
     let name = v.text("/name", name, 1, 100);
     let scopes = match org::parse_scopes(scopes) {
@@ -458,6 +532,13 @@ pub async fn create_api_key(
     };
     v.finish()?;
     let (name, scopes) = (name.unwrap_or_default(), scopes.unwrap_or_default());
+    // A key never holds more than its creator holds now.
+    let role = actor.ok_or_else(|| Error::internal("a user acts with a role"))?;
+    org::check_scopes_within(
+        &scopes,
+        |p| role_allows(role, p),
+        &format!("your role ({})", role.as_str()),
+    )?;
     let org = org_or_404(d, org_id).await?;
     if org.plan.limits().api_access == Level::None {
         return Err(Error::LimitReached {
@@ -476,7 +557,7 @@ pub async fn create_api_key(
         scopes: scopes.clone(),
         prefix: text.chars().take(16).collect(),
         hash: nexus_auth::secrets::token_hash(&text),
-        created_by: caller.user_id()?,
+        created_by,
         created_at: now,
         last_used_at: None,
         revoked_at: None,
@@ -504,7 +585,7 @@ pub async fn list_api_keys(
     limit: u32,
     cursor: Option<String>,
 ) -> Result<Page<ApiKey>, Error> {
-    caller.require(org, Permission::ApiKeysManage, "organization")?;
+    require(d, caller, org, Permission::ApiKeysManage, "organization").await?;
     let mut page = apikeys::list(d.store, org, limit, cursor).await?;
     page.items.iter_mut().for_each(|k| k.hash.clear());
     Ok(page)
@@ -516,7 +597,7 @@ pub async fn get_api_key(
     org: &OrgId,
     id: &ApiKeyId,
 ) -> Result<ApiKey, Error> {
-    caller.require(org, Permission::ApiKeysManage, "organization")?;
+    require(d, caller, org, Permission::ApiKeysManage, "organization").await?;
     let mut k = apikeys::get(d.store, org, id)
         .await?
         .ok_or(Error::NotFound {
@@ -532,7 +613,7 @@ pub async fn revoke_api_key(
     org: &OrgId,
     id: &ApiKeyId,
 ) -> Result<(), Error> {
-    caller.require(org, Permission::ApiKeysManage, "organization")?;
+    require_current(d, caller, org, Permission::ApiKeysManage).await?;
     let now = d.clock.now();
     apikeys::revoke(
         d.store,
@@ -557,6 +638,6 @@ pub async fn audit_log(
     limit: u32,
     cursor: Option<String>,
 ) -> Result<Page<AuditEntry>, Error> {
-    caller.require(org, Permission::AuditRead, "organization")?;
+    require(d, caller, org, Permission::AuditRead, "organization").await?;
     audit::list(d.store, org, limit, cursor).await
 }

@@ -72,6 +72,7 @@ pub async fn start_session(
         user_id: user.clone(),
         created_at: now,
         expires_at: now.as_second() + REFRESH_TTL_SECS,
+        reauthenticated_at: None,
     };
     let refresh = nexus_auth::secrets::new_token("nxr");
     let record = RefreshToken {

@@ -85,6 +85,27 @@ pub struct Badge {
     pub request_id: VerificationId,
     #[schema(value_type = String, format = DateTime)]
     pub granted_at: Timestamp,
+    /// Social badges: the verified account. Linking another handle on this
+    /// platform (or unlinking it) removes the badge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<SocialPlatform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+}
+
+impl Badge {
+    /// Does this badge vouch for `platform`'s account? (A social badge from
+    /// before badges named their account vouches for none in particular, so
+    /// any change of a linked account ends it.)
+    fn covers(&self, platform: SocialPlatform) -> bool {
+        self.kind == VerificationKind::Social && self.platform.is_none_or(|p| p == platform)
+    }
+}
+
+/// Handles are compared as platforms do: without `@`, case-insensitively.
+fn same_handle(a: &str, b: &str) -> bool {
+    a.trim_start_matches('@')
+        .eq_ignore_ascii_case(b.trim_start_matches('@'))
 }
 
 /// The creator profile.
@@ -418,8 +439,17 @@ impl CreatorProfile {
         self.reputation = crate::reputation::compute(&self.stats, self.completeness());
     }
 
-    /// Link (or refresh) one platform's account.
+    /// Link (or refresh) one platform's account. Refreshing the same handle
+    /// keeps its social badge; linking another handle removes it (the badge
+    /// vouched for the account that was reviewed, not for the platform).
     pub fn link(&mut self, account: SocialAccount, now: Timestamp) {
+        let relinked = self
+            .social_accounts
+            .iter()
+            .any(|a| a.platform == account.platform && !same_handle(&a.handle, &account.handle));
+        if relinked {
+            self.drop_social_badges(account.platform);
+        }
         self.social_accounts
             .retain(|a| a.platform != account.platform);
         self.social_accounts.push(account);
@@ -427,6 +457,7 @@ impl CreatorProfile {
         self.touch(now);
     }
 
+    /// Unlink one platform's account (and its social badge).
     pub fn unlink(&mut self, platform: SocialPlatform, now: Timestamp) -> Result<(), Error> {
         let before = self.social_accounts.len();
         self.social_accounts.retain(|a| a.platform != platform);
@@ -435,8 +466,14 @@ impl CreatorProfile {
                 resource: "social account",
             });
         }
+        self.drop_social_badges(platform);
         self.touch(now);
         Ok(())
+    }
+
+    fn drop_social_badges(&mut self, platform: SocialPlatform) {
+        self.badges.retain(|b| !b.covers(platform));
+        self.verified = !self.badges.is_empty();
     }
 
     pub fn add_portfolio(&mut self, item: PortfolioItem, now: Timestamp) -> Result<(), Error> {
@@ -511,7 +548,9 @@ impl CreatorProfile {
         out
     }
 
-    /// Grant the badge of an approved request (the only way to a badge).
+    /// Grant the badge of an approved request (the only way to a badge). A
+    /// social badge is for the account the request named: if the creator has
+    /// linked another handle on that platform since, it is refused.
     pub fn grant_badge(&mut self, r: &VerificationRequest, now: Timestamp) -> Result<(), Error> {
         if r.status != VerificationStatus::Approved || r.creator_id != self.creator_id {
             return Err(Error::conflict(
@@ -519,11 +558,37 @@ impl CreatorProfile {
                 "a badge needs an approved verification request",
             ));
         }
+        let (platform, handle) = match r.kind {
+            VerificationKind::Social => {
+                let platform = SocialPlatform::parse(&r.evidence).ok();
+                let linked = self
+                    .social_accounts
+                    .iter()
+                    .find(|a| Some(a.platform) == platform);
+                match (linked, r.handle.as_deref()) {
+                    (Some(a), Some(h)) if same_handle(&a.handle, h) => {
+                        (Some(a.platform), Some(a.handle.clone()))
+                    }
+                    _ => {
+                        return Err(Error::conflict(
+                            "account-changed",
+                            format!(
+                                "the creator's {} account is no longer the one this request was for; reject it and let them request again",
+                                r.evidence
+                            ),
+                        ))
+                    }
+                }
+            }
+            _ => (None, None),
+        };
         self.badges.retain(|b| b.kind != r.kind);
         self.badges.push(Badge {
             kind: r.kind,
             request_id: r.id.clone(),
             granted_at: now,
+            platform,
+            handle,
         });
         self.badges.sort_by_key(|b| b.kind);
         self.verified = true;
@@ -552,6 +617,10 @@ pub struct VerificationRequest {
     pub status: VerificationStatus,
     /// Social: the platform; document/video selfie: an uploaded media key or URL; phone: E.164 number.
     pub evidence: String,
+    /// Social: the handle linked on that platform when the request was made
+    /// (the account the badge will vouch for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -588,6 +657,7 @@ impl VerificationInput {
             self.kind.as_deref(),
             VerificationKind::parse,
         );
+        let mut handle = None;
         let evidence = match kind {
             Some(VerificationKind::Social) => {
                 let p = enum_field(
@@ -597,12 +667,13 @@ impl VerificationInput {
                     SocialPlatform::parse,
                 );
                 if let Some(p) = p {
-                    if !profile.social_accounts.iter().any(|a| a.platform == p) {
-                        v.error(
+                    match profile.social_accounts.iter().find(|a| a.platform == p) {
+                        Some(a) => handle = Some(a.handle.clone()),
+                        None => v.error(
                             "/evidence",
                             "not_linked",
                             format!("link your {p} account first"),
-                        );
+                        ),
                     }
                 }
                 p.map(|p| p.as_str().to_owned())
@@ -632,6 +703,7 @@ impl VerificationInput {
             kind: kind.ok_or_else(|| Error::internal("validated"))?,
             status: VerificationStatus::Pending,
             evidence: evidence.unwrap_or_default(),
+            handle,
             reason: None,
             reviewed_by: None,
             reviewed_at: None,
@@ -651,13 +723,19 @@ pub struct ReviewInput {
 }
 
 impl VerificationRequest {
-    /// A staff decision. Only pending requests can be reviewed.
+    /// A staff decision. Only pending requests can be reviewed, and never by
+    /// the creator who made them (staff accounts can be creators too).
     pub fn review(
         &mut self,
         staff: UserId,
         input: ReviewInput,
         now: Timestamp,
     ) -> Result<(), Error> {
+        if staff == self.creator_id {
+            return Err(Error::Forbidden(
+                "you can't review your own verification request; another staff member must".into(),
+            ));
+        }
         let mut v = Validator::new();
         let approve = v.parse(
             "/decision",
@@ -821,6 +899,117 @@ mod tests {
             now(),
         );
         assert!(req().parse(&p, now()).is_ok());
+    }
+
+    fn link(p: &mut CreatorProfile, platform: &str, handle: &str) {
+        p.link(
+            SocialAccountInput {
+                platform: Some(platform.into()),
+                handle: Some(handle.into()),
+                followers: Some(1000),
+                ..Default::default()
+            }
+            .parse(now())
+            .unwrap(),
+            now(),
+        );
+    }
+
+    fn approve(r: &mut VerificationRequest) {
+        r.review(
+            UserId::new(),
+            ReviewInput {
+                decision: Some("approve".into()),
+                reason: None,
+            },
+            now(),
+        )
+        .unwrap();
+    }
+
+    fn social(p: &CreatorProfile, platform: &str) -> VerificationRequest {
+        VerificationInput {
+            kind: Some("social".into()),
+            evidence: Some(platform.into()),
+        }
+        .parse(p, now())
+        .unwrap()
+    }
+
+    #[test]
+    fn a_social_badge_is_for_the_account_that_was_reviewed() {
+        let mut p = CreatorProfile::new(UserId::new(), fields(), now());
+        link(&mut p, "tiktok", "@mia");
+        link(&mut p, "instagram", "mia.ig");
+        let mut r = social(&p, "tiktok");
+        assert_eq!(r.handle.as_deref(), Some("mia"));
+        approve(&mut r);
+        p.grant_badge(&r, now()).unwrap();
+        assert_eq!(p.badges[0].handle.as_deref(), Some("mia"));
+        // Refreshing the same account (any case, with @) keeps it; other platforms don't matter.
+        link(&mut p, "tiktok", "@MIA");
+        link(&mut p, "instagram", "someone.else");
+        assert!(p.verified && p.badges.len() == 1);
+        // Another handle on the verified platform ends it.
+        link(&mut p, "tiktok", "famous_person");
+        assert!(!p.verified, "{:?}", p.badges);
+        assert!(p.badges.is_empty());
+
+        // Approved after the creator switched handles: no badge for the new account.
+        let mut p = CreatorProfile::new(UserId::new(), fields(), now());
+        link(&mut p, "tiktok", "mia");
+        let mut r = social(&p, "tiktok");
+        link(&mut p, "tiktok", "famous_person");
+        approve(&mut r);
+        assert_eq!(
+            p.grant_badge(&r, now()).unwrap_err().code(),
+            "account-changed"
+        );
+        assert!(!p.verified);
+
+        // Unlinking removes it; other kinds of badge stay.
+        let mut p = CreatorProfile::new(UserId::new(), fields(), now());
+        link(&mut p, "tiktok", "mia");
+        let mut r = social(&p, "tiktok");
+        approve(&mut r);
+        p.grant_badge(&r, now()).unwrap();
+        let mut phone = VerificationInput {
+            kind: Some("phone".into()),
+            evidence: Some("+14155550123".into()),
+        }
+        .parse(&p, now())
+        .unwrap();
+        approve(&mut phone);
+        p.grant_badge(&phone, now()).unwrap();
+        p.unlink(SocialPlatform::TikTok, now()).unwrap();
+        assert_eq!(p.badges.len(), 1);
+        assert_eq!(p.badges[0].kind, VerificationKind::Phone);
+        assert!(p.verified);
+    }
+
+    #[test]
+    fn staff_never_review_their_own_request() {
+        let creator = UserId::new();
+        let p = CreatorProfile::new(creator.clone(), fields(), now());
+        let mut r = VerificationInput {
+            kind: Some("phone".into()),
+            evidence: Some("+14155550123".into()),
+        }
+        .parse(&p, now())
+        .unwrap();
+        let e = r
+            .review(
+                creator,
+                ReviewInput {
+                    decision: Some("approve".into()),
+                    reason: None,
+                },
+                now(),
+            )
+            .unwrap_err();
+        assert_eq!(e.status(), 403);
+        assert_eq!(r.status, VerificationStatus::Pending);
+        assert!(r.reviewed_by.is_none());
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct Config {
     pub scheduler_role_arn: Option<String>,
     /// `REMINDERS_TARGET_ARN`: the reminders function, target of reminder schedules.
     pub reminders_target_arn: Option<String>,
+    /// `APP_URL`: base URL of the web app, for links in e-mails (set on the
+    /// functions that send them).
+    pub app_url: Option<String>,
 }
 
 impl Config {
@@ -43,6 +46,7 @@ impl Config {
             schedule_group: optional("SCHEDULE_GROUP"),
             scheduler_role_arn: optional("SCHEDULER_ROLE_ARN"),
             reminders_target_arn: optional("REMINDERS_TARGET_ARN"),
+            app_url: optional("APP_URL"),
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod apikeys;
 pub mod audit;
+pub mod mailjobs;
 pub mod orgs;
 pub mod sessions;
 pub mod throttle;

@@ -246,7 +246,7 @@ impl Store {
     /// it can't be read, forged or used for another tenant's listing.
     pub async fn query<E: Entity>(&self, q: Query) -> Result<Page<E>, nexus_core::Error> {
         self.cursors.check()?;
-        let (pk_name, sk_name, index_name) = q.index.names();
+        let (pk_name, _, _) = q.index.names();
         let start = match &q.cursor {
             Some(c) => Some(decode_start_key(
                 self.cursors.key().await?.open(&q.scope, c)?,
@@ -255,6 +255,44 @@ impl Store {
             )?),
             None => None,
         };
+        let (items, last) = self.page(&q, start).await?;
+        let next_cursor = match last {
+            Some(k) => Some(
+                self.cursors
+                    .key()
+                    .await?
+                    .seal(&q.scope, &encode_start_key(&k)),
+            ),
+            None => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Every item of a query (from the start; `q.cursor` is ignored),
+    /// following DynamoDB's `LastEvaluatedKey` page by page. No cursor leaves
+    /// the process, so no cursor key is needed: functions that only read
+    /// whole (small) collections, like the authorizer reading a brand's
+    /// agency grants, don't wire `paging`.
+    pub async fn query_all<E: Entity>(&self, q: Query) -> Result<Vec<E>, nexus_core::Error> {
+        let mut out = vec![];
+        let mut start = None;
+        loop {
+            let (items, last) = self.page(&q, start).await?;
+            out.extend(items);
+            match last {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// One `Query` call: the items and DynamoDB's `LastEvaluatedKey`.
+    async fn page<E: Entity>(
+        &self,
+        q: &Query,
+        start: Option<Item>,
+    ) -> Result<(Vec<E>, Option<Item>), nexus_core::Error> {
+        let (pk_name, sk_name, index_name) = q.index.names();
         let mut names = HashMap::from([("#pk".to_string(), pk_name.to_string())]);
         let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(q.pk.clone()))]);
         let mut cond = "#pk = :pk".to_string();
@@ -283,16 +321,7 @@ impl Store {
             .into_iter()
             .map(from_item)
             .collect::<Result<Vec<E>, _>>()?;
-        let next_cursor = match out.last_evaluated_key {
-            Some(k) => Some(
-                self.cursors
-                    .key()
-                    .await?
-                    .seal(&q.scope, &encode_start_key(&k)),
-            ),
-            None => None,
-        };
-        Ok(Page { items, next_cursor })
+        Ok((items, out.last_evaluated_key))
     }
 }
 

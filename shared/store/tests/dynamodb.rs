@@ -381,3 +381,35 @@ async fn a_store_without_a_cursor_key_refuses_every_query_with_a_clear_error() {
     // Reads and writes don't need it.
     unwired.ping().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_whole_collection_is_read_across_dynamodb_pages_without_a_cursor_key() {
+    let s = store().await;
+    let user = UserId::new();
+    let mut expected = vec![];
+    for i in 0..7 {
+        let c = new_org(&format!("Org {i}"), &user);
+        orgs::create(&s, &c).await.unwrap();
+        expected.push(c.org.id);
+    }
+    // No cursor leaves the process, so a store without a cursor key (the
+    // authorizer's) reads it all, three items per DynamoDB call.
+    let unwired = Store::without_cursor_key(s.client().clone(), s.table_name());
+    let q = nexus_store::Query::new(
+        nexus_store::Index::Gsi1,
+        format!("USER#{user}"),
+        format!("{user}/orgs"),
+    )
+    .prefix("ORG#")
+    .limit(3);
+    let mut seen: Vec<_> = unwired
+        .query_all::<Membership>(q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.org_id)
+        .collect();
+    seen.sort();
+    expected.sort();
+    assert_eq!(seen, expected);
+}

@@ -1,5 +1,6 @@
 //! Identity storage against DynamoDB Local: unique e-mails, single-use
-//! tokens, refresh-token rotation with reuse detection, throttle counters.
+//! tokens with atomically counted attempts, refresh-token rotation with reuse
+//! detection and per-user session cut-offs, throttle counters and streaks.
 
 use nexus_core::cursor::CursorKey;
 use nexus_core::ids::UserId;
@@ -40,6 +41,7 @@ fn user(email: &str) -> users::UserRecord {
         staff: false,
         mfa: Default::default(),
         known_ips: vec![],
+        sessions_valid_after_ms: None,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -140,12 +142,37 @@ async fn tokens_are_single_use_even_concurrently_and_expire() {
     s.commit(Tx::new().write(nexus_store::Write::create(&c).unwrap()))
         .await
         .unwrap();
-    for _ in 0..4 {
-        assert!(tokens::record_failure(&s, "h3", 5).await.unwrap());
-    }
+    // Twelve concurrent attempts on a 5-attempt challenge: five are granted.
+    let claims = futures::future::join_all(
+        (0..12).map(|_| tokens::claim_attempt(&s, "h3", Purpose::MfaChallenge, 5, now)),
+    )
+    .await;
+    let granted: Vec<u32> = claims
+        .iter()
+        .filter_map(|c| c.as_ref().unwrap().as_ref().map(|t| t.attempts))
+        .collect();
+    assert_eq!(granted.len(), 5, "{claims:?}");
+    assert!(granted.iter().all(|n| (1..=5).contains(n)));
+    // Spent attempts: consuming within the limit still works; past it, no.
     assert!(
-        !tokens::record_failure(&s, "h3", 5).await.unwrap(),
-        "fifth failure exhausts the challenge"
+        tokens::consume_within(&s, "h3", Purpose::MfaChallenge, Some(4), now)
+            .await
+            .unwrap()
+            .is_none(),
+        "five attempts counted, four allowed"
+    );
+    assert!(
+        tokens::consume_within(&s, "h3", Purpose::MfaChallenge, Some(5), now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        tokens::claim_attempt(&s, "h3", Purpose::MfaChallenge, 5, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "a used token takes no attempt"
     );
 }
 
@@ -159,7 +186,11 @@ async fn refresh_rotation_detects_reuse_and_revokes_the_family() {
         user_id: uid.clone(),
         created_at: now,
         expires_at: now.as_second() + 3600,
+        reauthenticated_at: None,
     };
+    let mut u = user("fam@example.com");
+    u.id = uid.clone();
+    users::create(&s, &u, Tx::new()).await.unwrap();
     let rt = |h: &str| RefreshToken {
         hash: h.into(),
         family: "fam1".into(),
@@ -190,7 +221,10 @@ async fn refresh_rotation_detects_reuse_and_revokes_the_family() {
         sessions::rotate(&s, "r3", rt("r5"), now).await.unwrap(),
         Rotation::Revoked
     );
-    assert!(!sessions::family_active(&s, "fam1").await.unwrap());
+    assert!(sessions::live_family(&s, "fam1", &uid, now)
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(
         sessions::rotate(&s, "nope", rt("r6"), now).await.unwrap(),
         Rotation::Invalid
@@ -267,6 +301,151 @@ async fn throttle_windows_distinct_sets_and_blocks() {
         throttle::blocked_for(&s, "ip", "1.2.3.4", later)
             .await
             .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_user_cut_off_ends_older_sessions_in_the_issuing_transaction() {
+    let s = store().await;
+    let t0 = Timestamp::now();
+    let later = |secs: i64| {
+        t0.checked_add(jiff::SignedDuration::from_secs(secs))
+            .unwrap()
+    };
+    let mut u = user("cut@example.com");
+    users::create(&s, &u, Tx::new()).await.unwrap();
+    let uid = u.id.clone();
+    let family = |id: &str, at: Timestamp| Family {
+        id: id.into(),
+        user_id: uid.clone(),
+        created_at: at,
+        expires_at: at.as_second() + 3600,
+        reauthenticated_at: None,
+    };
+    let rt = |h: &str, fam: &str| RefreshToken {
+        hash: h.into(),
+        family: fam.into(),
+        user_id: uid.clone(),
+        org: None,
+        issued_at: t0,
+        expires_at: t0.as_second() + 3600,
+        rotated_at: None,
+    };
+    let (old, mine) = (family("old", t0), family("mine", t0));
+    sessions::start(&s, &old, &rt("o1", "old"), Tx::new())
+        .await
+        .unwrap();
+    sessions::start(&s, &mine, &rt("m1", "mine"), Tx::new())
+        .await
+        .unwrap();
+
+    // A second-factor change at t0+10 from session `mine`: the cut-off and
+    // the re-authentication commit together.
+    let v = u.version;
+    u.end_sessions(later(10));
+    let u = users::save(
+        &s,
+        &u,
+        v,
+        Tx::new().write(sessions::reauthenticate("mine", later(10))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sessions::rotate(&s, "o1", rt("o2", ""), later(11))
+            .await
+            .unwrap(),
+        Rotation::Revoked,
+        "started before the cut-off"
+    );
+    assert!(matches!(
+        sessions::rotate(&s, "m1", rt("m2", ""), later(11))
+            .await
+            .unwrap(),
+        Rotation::Rotated(_)
+    ));
+    // Extending (switch-org) checks the same.
+    let old = sessions::live_family(&s, "old", &u.id, later(11))
+        .await
+        .unwrap()
+        .expect("not revoked, only cut off");
+    assert!(!sessions::extend(&s, &old, rt("o3", ""), Tx::new())
+        .await
+        .unwrap());
+    let mine = sessions::live_family(&s, "mine", &u.id, later(11))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(sessions::extend(&s, &mine, rt("m3", ""), Tx::new())
+        .await
+        .unwrap());
+    // A session started after the cut-off lives; someone else's family is not live for this user.
+    sessions::start(&s, &family("new", later(12)), &rt("n1", "new"), Tx::new())
+        .await
+        .unwrap();
+    assert!(matches!(
+        sessions::rotate(&s, "n1", rt("n2", ""), later(13))
+            .await
+            .unwrap(),
+        Rotation::Rotated(_)
+    ));
+    assert!(sessions::live_family(&s, "new", &UserId::new(), later(13))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn a_streak_grants_free_attempts_then_one_per_wait_even_under_concurrency() {
+    let s = store().await;
+    let now = Timestamp::now().as_second();
+    let at = |secs: i64| Timestamp::from_second(now + secs).unwrap();
+    // 20 concurrent claims with 5 free: five granted, the rest refused with the wait.
+    let claims = futures::future::join_all(
+        (0..20).map(|_| throttle::claim(&s, "acct", "a", 5, now + 2, now + 86_400, at(0))),
+    )
+    .await;
+    let granted = claims
+        .iter()
+        .filter(|c| matches!(c, Ok(throttle::Claim::Granted { .. })))
+        .count();
+    assert_eq!(granted, 5, "{claims:?}");
+    assert!(claims.iter().all(|c| match c {
+        Ok(throttle::Claim::Refused { retry_after_secs }) => *retry_after_secs == 2,
+        Ok(throttle::Claim::Granted { .. }) => true,
+        Err(_) => false,
+    }));
+    // After the wait, exactly one more.
+    let more = futures::future::join_all(
+        (0..5).map(|_| throttle::claim(&s, "acct", "a", 5, now + 6, now + 86_400, at(2))),
+    )
+    .await;
+    assert_eq!(
+        more.iter()
+            .filter(|c| matches!(c, Ok(throttle::Claim::Granted { attempts: 6 })))
+            .count(),
+        1,
+        "{more:?}"
+    );
+    assert_eq!(
+        throttle::streak(&s, "acct", "a", at(2))
+            .await
+            .unwrap()
+            .map(|st| st.attempts),
+        Some(6)
+    );
+    // Reset ends it; an expired streak is forgotten.
+    throttle::reset(&s, "acct", "a").await.unwrap();
+    assert_eq!(
+        throttle::streak(&s, "acct", "a", at(2)).await.unwrap(),
+        None
+    );
+    throttle::claim(&s, "acct", "b", 5, now, now + 10, at(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        throttle::streak(&s, "acct", "b", at(11)).await.unwrap(),
         None
     );
 }

@@ -4,8 +4,10 @@
 //! |---|---|---|---|---|
 //! | organization | `T#<orgId>` | `ORG` | | |
 //! | membership | `T#<orgId>` | `MEMBER#<userId>` | `USER#<userId>` | `ORG#<orgId>` |
+//! | agency grant | `T#<brandOrgId>` | `GRANT#<agencyOrgId>` | `AGENCY#<agencyOrgId>` | `CLIENT#<brandOrgId>` |
+//! | invitation | `T#<orgId>` | `INVITE#<email>` (TTL) | | |
 
-use nexus_core::ids::{OrgId, UserId};
+use nexus_core::ids::{InvitationId, OrgId, UserId};
 use nexus_core::org::{Membership, OrgCreated, Organization};
 use nexus_core::Error;
 
@@ -115,26 +117,76 @@ pub fn grant_key(brand: &OrgId, agency: &OrgId) -> Key {
     Key::new(tenant_pk(brand), format!("GRANT#{agency}"))
 }
 
-/// The grants a brand gave (at most 100 agencies are considered).
+/// One page of the grants a brand gave, in agency-id order.
+pub async fn grants_page(
+    store: &Store,
+    brand: &OrgId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<AgencyGrant>, Error> {
+    let q = Query::new(Index::Table, tenant_pk(brand), format!("{brand}/grants"))
+        .prefix("GRANT#")
+        .limit(limit)
+        .cursor(cursor);
+    store.query(q).await
+}
+
+/// Every grant a brand gave (all pages; needs no cursor key).
 pub async fn grants_of(store: &Store, brand: &OrgId) -> Result<Vec<AgencyGrant>, Error> {
     let q = Query::new(Index::Table, tenant_pk(brand), format!("{brand}/grants"))
         .prefix("GRANT#")
         .limit(100);
-    Ok(store.query(q).await?.items)
+    store.query_all(q).await
 }
 
-/// The role a user holds in `brand` through an agency they belong to.
+pub async fn grant(
+    store: &Store,
+    brand: &OrgId,
+    agency: &OrgId,
+) -> Result<Option<AgencyGrant>, Error> {
+    Ok(store.get(&grant_key(brand, agency)).await?)
+}
+
+/// Remove an agency's access to a brand (with `extra`, e.g. its event).
+pub async fn revoke_grant(
+    store: &Store,
+    brand: &OrgId,
+    agency: &OrgId,
+    extra: Tx,
+) -> Result<(), Error> {
+    let tx = extra.write(Write::Delete {
+        key: grant_key(brand, agency),
+        expected_version: None,
+        label: "grant".into(),
+    });
+    match store.commit(tx).await {
+        Err(crate::StoreError::ConditionFailed { label }) if label == "grant" => {
+            Err(Error::NotFound {
+                resource: "agency grant",
+            })
+        }
+        other => Ok(other?),
+    }
+}
+
+/// The role a user holds in `brand` through the agencies they belong to:
+/// each grant's role capped by the user's role in that agency, the
+/// strongest of those when several of their agencies hold grants. Read
+/// consistently from the table (grants, then the user's membership of each
+/// granted agency), so a revoked grant or a lowered agency role counts at once.
 pub async fn role_via_agency(
     store: &Store,
     brand: &OrgId,
     user: &UserId,
 ) -> Result<Option<nexus_core::principal::Role>, Error> {
+    let mut best: Option<nexus_core::principal::Role> = None;
     for g in grants_of(store, brand).await? {
-        if membership(store, &g.agency_org_id, user).await?.is_some() {
-            return Ok(Some(g.role));
+        if let Some(m) = membership(store, &g.agency_org_id, user).await? {
+            let r = nexus_core::org::role_through_grant(g.role, m.role);
+            best = Some(best.map_or(r, |b| b.stronger(r)));
         }
     }
-    Ok(None)
+    Ok(best)
 }
 
 /// Members of an organization, in user-id order.
@@ -315,7 +367,8 @@ pub async fn remove_member(store: &Store, m: &Membership, extra: Tx) -> Result<(
     commit_membership_change(store, tx).await
 }
 
-/// A pending invitation (one per e-mail per organization; re-inviting replaces it).
+/// A pending invitation (one per e-mail per organization; re-inviting
+/// replaces it and its token, so only the newest link works).
 ///
 /// | item | PK | SK |
 /// |---|---|---|
@@ -323,14 +376,26 @@ pub async fn remove_member(store: &Store, m: &Membership, extra: Tx) -> Result<(
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Invitation {
+    #[schema(value_type = String)]
+    pub id: InvitationId,
+    #[schema(value_type = String)]
     pub org_id: OrgId,
     pub email: String,
     pub role: nexus_core::principal::Role,
+    #[schema(value_type = String)]
     pub invited_by: UserId,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: nexus_core::Timestamp,
     /// Epoch seconds.
     pub expires_at: i64,
+    /// SHA-256 of the invitation token: accepting requires the token of the
+    /// current invitation. Never returned by the API.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(ignore)]
+    pub token_hash: String,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub version: u64,
 }
 
 impl Entity for Invitation {
@@ -347,20 +412,154 @@ pub fn invitation_key(org: &OrgId, email: &str) -> Key {
     Key::new(tenant_pk(org), format!("INVITE#{email}"))
 }
 
-/// Pending, unexpired invitations of an organization.
+/// The invitation of `email`, pending or expired (TTL deletion lags).
+pub async fn invitation(
+    store: &Store,
+    org: &OrgId,
+    email: &str,
+) -> Result<Option<Invitation>, Error> {
+    Ok(store.get(&invitation_key(org, email)).await?)
+}
+
+/// One page of an organization's unexpired invitations, in e-mail order
+/// (a page may hold fewer than `limit` when some expired).
+pub async fn invitations_page(
+    store: &Store,
+    org: &OrgId,
+    now: nexus_core::Timestamp,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page<Invitation>, Error> {
+    let q = Query::new(Index::Table, tenant_pk(org), format!("{org}/invites"))
+        .prefix("INVITE#")
+        .limit(limit)
+        .cursor(cursor);
+    let mut page: Page<Invitation> = store.query(q).await?;
+    page.items.retain(|i| i.expires_at > now.as_second());
+    Ok(page)
+}
+
+/// Every pending, unexpired invitation of an organization (all pages).
 pub async fn pending_invitations(
     store: &Store,
     org: &OrgId,
     now: nexus_core::Timestamp,
 ) -> Result<Vec<Invitation>, Error> {
-    let q = Query::new(Index::Table, tenant_pk(org), format!("{org}/invites"))
-        .prefix("INVITE#")
-        .limit(100);
-    Ok(store
-        .query::<Invitation>(q)
-        .await?
-        .items
-        .into_iter()
-        .filter(|i| i.expires_at > now.as_second())
-        .collect())
+    let mut out = vec![];
+    let mut cursor = None;
+    loop {
+        let page = invitations_page(store, org, now, 100, cursor).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Invite (or re-invite) in one transaction: the invitation item is created,
+/// or replaced only if it is still the one `previous` read (a concurrent
+/// re-invitation is a conflict, not two live links); the previous token is
+/// deleted, so its link stops working; the new token is stored.
+pub async fn put_invitation(
+    store: &Store,
+    invitation: &Invitation,
+    previous: Option<&Invitation>,
+    extra: Tx,
+) -> Result<(), Error> {
+    let tx = match previous {
+        None => extra.write(Write::create(invitation)?),
+        Some(old) => {
+            let tx = extra.write(Write::replace(invitation, old.version)?);
+            match old.token_hash.as_str() {
+                "" => tx,
+                hash => tx.write(delete_token(hash)),
+            }
+        }
+    };
+    match store.commit(tx).await {
+        Err(crate::StoreError::ConditionFailed { label }) if label == "invite" => {
+            Err(Error::conflict(
+                "invitation-changed",
+                "this address was invited again meanwhile; reload and retry",
+            ))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// The write that binds a freshly mailed token to invitation `id` (if it is
+/// still the current invitation of its address).
+pub fn set_invitation_token(
+    org: &OrgId,
+    email: &str,
+    id: &InvitationId,
+    token_hash: &str,
+) -> Write {
+    Write::Update {
+        key: invitation_key(org, email),
+        update: "SET tokenHash = :h".into(),
+        condition: Some("id = :id".into()),
+        names: vec![],
+        values: vec![
+            (
+                ":h".into(),
+                aws_sdk_dynamodb::types::AttributeValue::S(token_hash.into()),
+            ),
+            (
+                ":id".into(),
+                aws_sdk_dynamodb::types::AttributeValue::S(id.to_string()),
+            ),
+        ],
+        label: "invite".into(),
+    }
+}
+
+/// Cancel a pending invitation: it and its token go, so the link stops working.
+pub async fn cancel_invitation(
+    store: &Store,
+    invitation: &Invitation,
+    extra: Tx,
+) -> Result<(), Error> {
+    let tx = extra
+        .write(Write::Delete {
+            key: invitation_key(&invitation.org_id, &invitation.email),
+            expected_version: Some(invitation.version),
+            label: "invite".into(),
+        })
+        .write(delete_token(&invitation.token_hash));
+    match store.commit(tx).await {
+        Err(crate::StoreError::ConditionFailed { label }) if label == "invite" => {
+            Err(Error::NotFound {
+                resource: "invitation",
+            })
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Delete a one-time token record unless it was used (a missing record is fine).
+fn delete_token(hash: &str) -> Write {
+    Write::DeleteIf {
+        key: crate::repos::tokens::token_key(hash),
+        condition: "attribute_not_exists(usedAt)".into(),
+        names: vec![],
+        values: vec![],
+        label: "old invitation token".into(),
+    }
+}
+
+/// The condition accepting an invitation puts on its item: it still exists
+/// and is the invitation this token was issued for.
+pub fn accept_invitation_write(org: &OrgId, email: &str, token_hash: &str) -> Write {
+    Write::DeleteIf {
+        key: invitation_key(org, email),
+        condition: "tokenHash = :h".into(),
+        names: vec![],
+        values: vec![(
+            ":h".into(),
+            aws_sdk_dynamodb::types::AttributeValue::S(token_hash.into()),
+        )],
+        label: "pending invitation".into(),
+    }
 }

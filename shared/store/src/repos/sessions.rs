@@ -10,6 +10,11 @@
 //! |---|---|---|
 //! | refresh token | `REFRESH#<sha256>` | `REFRESH` (TTL) |
 //! | family | `RFAMILY#<familyId>` | `RFAMILY` (TTL) |
+//!
+//! A user's `sessionsValidAfterMs` (set on password reset and second-factor
+//! changes) ends every family that started (or re-authenticated) before it:
+//! each rotation and each extension checks it in the same transaction that
+//! issues the new token, so a reset racing a refresh can't leave a live token.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use nexus_core::ids::{OrgId, UserId};
@@ -56,6 +61,18 @@ pub struct Family {
     pub user_id: UserId,
     pub created_at: Timestamp,
     pub expires_at: i64,
+    /// When the user last proved a factor in this session (a second-factor
+    /// change made from it), which keeps it alive past `sessionsValidAfterMs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauthenticated_at: Option<Timestamp>,
+}
+
+impl Family {
+    /// The instant the session's credentials were last proven.
+    pub fn started_at(&self) -> Timestamp {
+        self.reauthenticated_at
+            .map_or(self.created_at, |r| r.max(self.created_at))
+    }
 }
 
 impl Entity for Family {
@@ -122,6 +139,9 @@ pub async fn rotate(
     if old.expires_at <= now.as_second() {
         return Ok(Rotation::Invalid);
     }
+    let Some(family) = store.get::<Family>(&family_key(&old.family)).await? else {
+        return Ok(Rotation::Revoked);
+    };
     next.family = old.family.clone();
     next.user_id = old.user_id.clone();
     let tx = Tx::new()
@@ -140,6 +160,7 @@ pub async fn rotate(
             values: vec![],
             label: "session".into(),
         })
+        .write(still_valid(&family))
         .write(Write::create(&next)?);
     match store.commit(tx).await {
         Ok(()) => Ok(Rotation::Rotated(next)),
@@ -150,8 +171,97 @@ pub async fn rotate(
                 user_id: old.user_id,
             })
         }
-        Err(StoreError::ConditionFailed { label }) if label == "session" => Ok(Rotation::Revoked),
+        Err(StoreError::ConditionFailed { label })
+            if label == "session" || label == USER_SESSIONS =>
+        {
+            Ok(Rotation::Revoked)
+        }
         Err(e) => Err(e.into()),
+    }
+}
+
+const USER_SESSIONS: &str = "user sessions";
+
+/// Condition on the user: no password reset or second-factor change since
+/// `family` started.
+fn still_valid(family: &Family) -> Write {
+    Write::Check {
+        key: crate::repos::users::user_key(&family.user_id),
+        condition: "attribute_exists(#pk) AND (attribute_not_exists(sessionsValidAfterMs) OR sessionsValidAfterMs <= :started)".into(),
+        names: vec![("#pk".into(), crate::attr::PK.into())],
+        values: vec![(
+            ":started".into(),
+            AttributeValue::N(family.started_at().as_millisecond().to_string()),
+        )],
+        label: USER_SESSIONS.into(),
+    }
+}
+
+/// A live session: the family exists, belongs to `user`, is neither revoked
+/// nor expired, and started after the user's last password reset or
+/// second-factor change. `None` otherwise.
+pub async fn live_family(
+    store: &Store,
+    family: &str,
+    user: &UserId,
+    now: Timestamp,
+) -> Result<Option<Family>, Error> {
+    let Some(item) = store.get_raw(&family_key(family)).await? else {
+        return Ok(None);
+    };
+    if item.contains_key("revokedAt") {
+        return Ok(None);
+    }
+    let f: Family = crate::entity::from_item(item)?;
+    if &f.user_id != user || f.expires_at <= now.as_second() {
+        return Ok(None);
+    }
+    Ok(Some(f))
+}
+
+/// Issue `next` in the live family `family` (switching organizations keeps
+/// the session): conditioned, in one transaction, on the family not being
+/// revoked and the user's sessions still being valid. `false` if the session
+/// has ended.
+pub async fn extend(
+    store: &Store,
+    family: &Family,
+    mut next: RefreshToken,
+    extra: Tx,
+) -> Result<bool, Error> {
+    next.family = family.id.clone();
+    next.user_id = family.user_id.clone();
+    let tx = extra
+        .write(Write::Check {
+            key: family_key(&family.id),
+            condition: "attribute_exists(#pk) AND attribute_not_exists(revokedAt)".into(),
+            names: vec![("#pk".into(), crate::attr::PK.into())],
+            values: vec![],
+            label: "session".into(),
+        })
+        .write(still_valid(family))
+        .write(Write::create(&next)?);
+    match store.commit(tx).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed { label })
+            if label == "session" || label == USER_SESSIONS =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The write that marks `family` re-authenticated at `now` (part of a
+/// second-factor change made from that session, so it outlives the change).
+pub fn reauthenticate(family: &str, now: Timestamp) -> Write {
+    Write::Update {
+        key: family_key(family),
+        update: "SET reauthenticatedAt = :now".into(),
+        condition: Some("attribute_exists(#pk) AND attribute_not_exists(revokedAt)".into()),
+        names: vec![("#pk".into(), crate::attr::PK.into())],
+        values: vec![(":now".into(), AttributeValue::S(now.to_string()))],
+        label: "session".into(),
     }
 }
 
@@ -170,12 +280,4 @@ pub async fn revoke_family(store: &Store, family: &str, now: Timestamp) -> Resul
         .await
         .map_err(StoreError::from_sdk)?;
     Ok(())
-}
-
-/// Is the family still live?
-pub async fn family_active(store: &Store, family: &str) -> Result<bool, Error> {
-    Ok(store
-        .get_raw(&family_key(family))
-        .await?
-        .is_some_and(|i| !i.contains_key("revokedAt")))
 }

@@ -27,7 +27,7 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Purpose::VerifyEmail => "verify-email",
             Purpose::PasswordReset => "password-reset",
@@ -83,25 +83,45 @@ pub async fn peek(
 }
 
 /// Use a token once. `None` when it doesn't exist, is for something else,
-/// expired, or was already used (by a concurrent request, too).
+/// expired, was already used (by a concurrent request, too), or has used up
+/// `max_attempts` (counted by [`claim_attempt`]).
 pub async fn consume(
     store: &Store,
     hash: &str,
     purpose: Purpose,
     now: Timestamp,
 ) -> Result<Option<OneTimeToken>, Error> {
-    let res = store
+    consume_within(store, hash, purpose, None, now).await
+}
+
+/// [`consume`], refused when more than `max_attempts` attempts were claimed.
+pub async fn consume_within(
+    store: &Store,
+    hash: &str,
+    purpose: Purpose,
+    max_attempts: Option<u32>,
+    now: Timestamp,
+) -> Result<Option<OneTimeToken>, Error> {
+    let mut condition =
+        "attribute_exists(#pk) AND purpose = :p AND attribute_not_exists(usedAt) AND #exp > :secs"
+            .to_owned();
+    let mut req = store
         .client()
         .update_item()
         .table_name(store.table_name())
         .set_key(Some(token_key(hash).to_item()))
         .update_expression("SET usedAt = :now")
-        .condition_expression("attribute_exists(#pk) AND purpose = :p AND attribute_not_exists(usedAt) AND #exp > :secs")
         .expression_attribute_names("#pk", attr::PK)
         .expression_attribute_names("#exp", attr::EXPIRES_AT)
         .expression_attribute_values(":now", AttributeValue::S(now.to_string()))
         .expression_attribute_values(":p", AttributeValue::S(purpose.as_str().into()))
-        .expression_attribute_values(":secs", AttributeValue::N(now.as_second().to_string()))
+        .expression_attribute_values(":secs", AttributeValue::N(now.as_second().to_string()));
+    if let Some(max) = max_attempts {
+        condition.push_str(" AND (attribute_not_exists(attempts) OR attempts <= :max)");
+        req = req.expression_attribute_values(":max", AttributeValue::N(max.to_string()));
+    }
+    let res = req
+        .condition_expression(condition)
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
@@ -119,9 +139,18 @@ pub async fn consume(
     }
 }
 
-/// Count a failed attempt against a token; `false` once `max` is reached
-/// (the token is then unusable).
-pub async fn record_failure(store: &Store, hash: &str, max: u32) -> Result<bool, Error> {
+/// Count one attempt against a live token *before* its secret is checked.
+/// Atomic: the write is conditioned on `attempts < max` (and the token being
+/// unused, unexpired and for `purpose`), so concurrent guesses can't exceed
+/// `max` in total. Returns the token with the attempt counted, or `None`
+/// when no attempt is left (or the token is gone, used or expired).
+pub async fn claim_attempt(
+    store: &Store,
+    hash: &str,
+    purpose: Purpose,
+    max: u32,
+    now: Timestamp,
+) -> Result<Option<OneTimeToken>, Error> {
     let res = store
         .client()
         .update_item()
@@ -129,14 +158,59 @@ pub async fn record_failure(store: &Store, hash: &str, max: u32) -> Result<bool,
         .set_key(Some(token_key(hash).to_item()))
         .update_expression("ADD attempts :one")
         .condition_expression(
-            "attribute_exists(#pk) AND (attribute_not_exists(attempts) OR attempts < :max)",
+            "attribute_exists(#pk) AND purpose = :p AND attribute_not_exists(usedAt) AND #exp > :secs \
+             AND (attribute_not_exists(attempts) OR attempts < :max)",
         )
         .expression_attribute_names("#pk", attr::PK)
+        .expression_attribute_names("#exp", attr::EXPIRES_AT)
         .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .expression_attribute_values(
-            ":max",
-            AttributeValue::N((max.saturating_sub(1)).to_string()),
+        .expression_attribute_values(":p", AttributeValue::S(purpose.as_str().into()))
+        .expression_attribute_values(":secs", AttributeValue::N(now.as_second().to_string()))
+        .expression_attribute_values(":max", AttributeValue::N(max.to_string()))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match res {
+        Ok(out) => Ok(out.attributes.map(from_item).transpose()?),
+        Err(SdkError::ServiceError(se))
+            if matches!(
+                se.err(),
+                UpdateItemError::ConditionalCheckFailedException(_)
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(StoreError::from_sdk(e).into()),
+    }
+}
+
+/// Record a value on a live token's data (e.g. the hash of a code the mail
+/// worker generated for an MFA challenge). `false` when the token is gone,
+/// used or expired.
+pub async fn set_data_field(
+    store: &Store,
+    hash: &str,
+    purpose: Purpose,
+    field: &str,
+    value: &str,
+    now: Timestamp,
+) -> Result<bool, Error> {
+    let res = store
+        .client()
+        .update_item()
+        .table_name(store.table_name())
+        .set_key(Some(token_key(hash).to_item()))
+        .update_expression("SET #data.#f = :v")
+        .condition_expression(
+            "attribute_exists(#pk) AND purpose = :p AND attribute_not_exists(usedAt) AND #exp > :secs",
         )
+        .expression_attribute_names("#pk", attr::PK)
+        .expression_attribute_names("#exp", attr::EXPIRES_AT)
+        .expression_attribute_names("#data", "data")
+        .expression_attribute_names("#f", field)
+        .expression_attribute_values(":v", AttributeValue::S(value.into()))
+        .expression_attribute_values(":p", AttributeValue::S(purpose.as_str().into()))
+        .expression_attribute_values(":secs", AttributeValue::N(now.as_second().to_string()))
         .send()
         .await;
     match res {
