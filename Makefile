@@ -6,6 +6,7 @@
 #   make lint     fmt, clippy, template + state machine checks (no tests)
 #   make build    sam build (arm64, or x86_64 with a warning if the aarch64 target is missing)
 #   make bench    run the benchmark binary in release mode (make bench ARGS=...)
+#   make api-fuzz schemathesis against a running `make dev` (API_URL=http://127.0.0.1:4000)
 #   make clean    remove build outputs and local state (keeps .tools/)
 
 SHELL := bash
@@ -29,14 +30,24 @@ export NEXUS_DYNAMODB_LOCAL_DIR := $(NODE_DIR)/amplify-dynamodb-simulator/emulat
 
 AARCH64_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: help tools check-prereqs dev test lint check-templates build bench clean
+.PHONY: help tools browser check-prereqs dev api-fuzz test lint check-templates build bench clean
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
 
 # ------------------------------------------------------------------ tools
 
-tools: check-prereqs $(VENV_STAMP) $(NODE_STAMP)
+tools: check-prereqs $(VENV_STAMP) $(NODE_STAMP) browser
+
+# Debian's Chromium for the browser tests of pages people look at (/docs),
+# driven by playwright-core from .tools/node_modules.
+browser:
+	@command -v chromium >/dev/null || [[ -n "$${NEXUS_CHROMIUM:-}" ]] || { \
+	  command -v apt-get >/dev/null || { echo "error: the browser tests need Chromium ('chromium' on PATH, or NEXUS_CHROMIUM=/path/to/chromium)" >&2; exit 1; }; \
+	  sudo=; if [[ $$(id -u) != 0 ]]; then sudo=sudo; fi; \
+	  echo "installing Debian's chromium (browser tests)"; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; \
+	}
 
 check-prereqs:
 	@command -v cargo >/dev/null || { echo "error: cargo not found; install Rust (https://rustup.rs), toolchain >= 1.85" >&2; exit 1; }
@@ -70,6 +81,19 @@ dev: tools
 
 bench: tools
 	cargo run --release -p nexus-bench -- $(ARGS)
+
+# Property-based fuzzing of the running API from its own /openapi.json: no 5xx,
+# and every response conforms to the document (status, content type, headers,
+# schema). Not part of `make test` (it needs `make dev` running). Schemathesis
+# lives in its own venv, installed on first use. Request-side findings
+# (positive_data_acceptance: e.g. a random token is "schema-valid" but rejected)
+# are left out: request schemas stay permissive so bad input gets field errors.
+API_URL ?= http://127.0.0.1:4000
+FUZZ_VENV := $(TOOLS)/schemathesis
+api-fuzz:
+	@test -x $(FUZZ_VENV)/bin/st || { python3 -m venv $(FUZZ_VENV) && $(FUZZ_VENV)/bin/pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'; }
+	$(FUZZ_VENV)/bin/st run $(API_URL)/openapi.json --workers 2 --max-examples 20 \
+	  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance $(ARGS)
 
 # ------------------------------------------------------------------ checks
 

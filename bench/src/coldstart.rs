@@ -163,8 +163,12 @@ mod tests {
             milestones["REMINDERS_TARGET_ARN"],
             "arn:aws:bench:us-east-1:000000000000:nexus-bench/RemindersFunction"
         );
-        assert_eq!(milestones["CURSOR_KEY"], "nexus-bench-cursor_key");
+        assert!(!milestones.contains_key("CURSOR_KEY_SECRET_ARN"));
         let campaigns = env("CampaignsFunction");
+        assert_eq!(
+            campaigns["CURSOR_KEY_SECRET_ARN"],
+            "arn:aws:bench:us-east-1:000000000000:nexus-bench/CursorKeySecret"
+        );
         assert_eq!(campaigns["EMBEDDINGS"], "bedrock");
         assert_eq!(campaigns["SEARCH_SNAPSHOT_PREFIX"], "search/creators/");
         assert!(!campaigns.contains_key("SCHEDULE_GROUP"));

@@ -1,15 +1,20 @@
 //! `make bench`: prints the figures the foundation is judged by.
 //!
-//! 1. Release binary size of every function in template.yaml (host build,
-//!    stripped; plus the arm64 `bootstrap` from `make build` when present).
+//! 1. Release binary size of every function in template.yaml, each built
+//!    alone as `sam build` builds it (host build, stripped; plus the arm64
+//!    `bootstrap` from `make build` when present), and the AWS SDK clients
+//!    it links.
 //! 2. Cold init: process start → first `GET /runtime/invocation/next` against
 //!    a small local Lambda Runtime API, with the environment template.yaml
 //!    gives the function (the function's init includes loading AWS config
 //!    and, for the authorizer, fetching its key from a local Secrets Manager
 //!    stand-in; the search indexer looks for a snapshot in an S3 stand-in).
-//! 3. Latency (p50/p99) and requests/s through the local gateway for
+//! 3. Warm handler latency of the real binaries (`--only warm`): the same
+//!    sample event over and over through a local Runtime API, AWS calls to
+//!    DynamoDB Local and stand-ins; compares build profiles (`--profile`).
+//! 4. Latency (p50/p99) and requests/s through the local gateway for
 //!    `GET /health` and a store round-trip (`POST /v1/orgs` + `GET /v1/orgs/{id}`).
-//! 4. Creator search: bulk indexing time, index size and query latency
+//! 5. Creator search: bulk indexing time, index size and query latency
 //!    (p50/p95/p99) over synthetic profiles (`--search-docs`, default 1M).
 //!
 //! Figures only; nothing here asserts a time.
@@ -17,6 +22,8 @@
 mod coldstart;
 mod load;
 mod search;
+mod sizes;
+mod warm;
 
 use clap::Parser;
 
@@ -32,18 +39,30 @@ struct Args {
     /// Concurrent clients in the load scenarios.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
-    /// Skip building release binaries (use what's in target/release).
+    /// Skip building the function binaries (use those the last build left in
+    /// target/nexus-bench/<profile>/).
     #[arg(long)]
     no_build: bool,
+    /// Cargo profile the function binaries are built with (`release`, or a
+    /// candidate such as `release-fat-s`; see bench/README.md).
+    #[arg(long, default_value = "release")]
+    profile: String,
     /// Synthetic creator profiles in the search section.
     #[arg(long, default_value_t = 1_000_000)]
     search_docs: usize,
     /// Queries in the search section.
     #[arg(long, default_value_t = 1000)]
     search_queries: usize,
-    /// Only these sections: sizes, cold, load, search (comma-separated).
+    /// Only these sections: sizes, cold, warm, load, search (comma-separated).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Only these functions in the sizes, cold and warm sections
+    /// (comma-separated crate names; all by default).
+    #[arg(long, value_delimiter = ',')]
+    functions: Vec<String>,
+    /// Measured warm invocations per scenario (after 20 unmeasured ones).
+    #[arg(long, default_value_t = 300)]
+    warm_runs: usize,
 }
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -64,45 +83,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let root = nexus_devenv::repo_root();
     let template = nexus_devenv::load_template()?;
-    let functions: Vec<String> = template.functions().into_iter().map(|f| f.name).collect();
+    let defs: Vec<_> = template
+        .functions()
+        .into_iter()
+        .filter(|f| args.functions.is_empty() || args.functions.contains(&f.name))
+        .collect();
+    let functions: Vec<String> = defs.iter().map(|f| f.name.clone()).collect();
 
+    let bins = sizes::target_dir(&root)
+        .join("nexus-bench")
+        .join(&args.profile);
     if want("sizes") || want("cold") {
         if !args.no_build {
-            eprintln!(
-                "building release binaries for {} functions…",
-                functions.len()
-            );
-            let mut cmd = std::process::Command::new("cargo");
-            cmd.current_dir(&root)
-                .args(["build", "--release", "--bins"]);
-            for f in &functions {
-                cmd.args(["-p", f]);
-            }
-            let status = cmd.status()?;
-            if !status.success() {
-                return Err("cargo build --release failed".into());
-            }
+            sizes::build_each(&root, &bins, &args.profile, &functions)?;
         }
-        println!("\n## Function binaries (release, stripped)\n");
-        println!("| function | host x86_64 | arm64 bootstrap (make build) |");
-        println!("|---|---:|---:|");
-        for f in template.functions() {
-            let host = std::fs::metadata(root.join("target/release").join(&f.name))
-                .map(|m| m.len())
-                .ok();
-            let arm = std::fs::metadata(
-                root.join(".aws-sam/build")
-                    .join(&f.logical_id)
-                    .join("bootstrap"),
-            )
-            .map(|m| m.len())
-            .ok();
-            let mb = |b: Option<u64>| {
-                b.map(|b| format!("{:.1} MB", b as f64 / 1_048_576.0))
-                    .unwrap_or_else(|| "—".into())
-            };
-            println!("| {} | {} | {} |", f.name, mb(host), mb(arm));
-        }
+        sizes::print(&root, &bins, &args.profile, &defs);
     }
     if want("cold") {
         println!(
@@ -111,9 +106,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         println!("| function | p50 | p99 | max |");
         println!("|---|---:|---:|---:|");
-        for def in template.functions() {
+        for def in &defs {
             let f = &def.name;
-            let bin = root.join("target/release").join(f);
+            let bin = bins.join(f);
             let env = coldstart::template_env(&template, &def.logical_id);
             match coldstart::measure(&bin, &env, args.cold_runs).await {
                 Ok(mut ms) => {
@@ -126,6 +121,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     );
                 }
                 Err(e) => println!("| {f} | failed: {e} | | |"),
+            }
+        }
+    }
+    if want("warm") {
+        println!(
+            "\n## Warm handler latency (profile {}, event handed out → response posted), {} runs each\n",
+            args.profile, args.warm_runs
+        );
+        println!("| scenario | function | p50 | p99 | mean |");
+        println!("|---|---|---:|---:|---:|");
+        let dynamodb = nexus_devenv::dynamodb_local::shared_endpoint().await;
+        let issuer = template
+            .parameter_default("JwtIssuer")
+            .unwrap_or_else(|| "https://api.nexus.local".into());
+        for s in warm::scenarios(&root, &issuer)? {
+            let Some(def) = defs.iter().find(|d| d.name == s.function) else {
+                continue;
+            };
+            let env = coldstart::template_env(&template, &def.logical_id);
+            if let Some((_, table)) = env.iter().find(|(k, _)| k == "TABLE_NAME") {
+                warm::table(&dynamodb, table).await?;
+            }
+            let bin = bins.join(s.function);
+            match warm::measure(&bin, &env, &dynamodb, &s.event, 20, args.warm_runs).await {
+                Ok(mut ms) => {
+                    ms.sort_by(|a, b| a.total_cmp(b));
+                    println!(
+                        "| {} | {} | {:.2} ms | {:.2} ms | {:.2} ms |",
+                        s.what,
+                        s.function,
+                        percentile(&ms, 50.0),
+                        percentile(&ms, 99.0),
+                        ms.iter().sum::<f64>() / ms.len().max(1) as f64
+                    );
+                }
+                Err(e) => println!("| {} | {} | failed: {e} | | |", s.what, s.function),
             }
         }
     }

@@ -127,29 +127,28 @@ impl Handler {
     }
 }
 
-/// What function states are built from.
-#[derive(Clone)]
-pub struct Deps {
-    pub platform: nexus_ports::Platform,
-    pub keys: nexus_auth::KeyRing,
-    pub issuer: String,
-    /// Identity functions' state: the platform plus the local mail outbox
-    /// (SES stand-in) and local cipher (KMS stand-in).
-    pub identity: Arc<nexus_identity::State>,
-    /// The local mail outbox (SES stand-in) of the workers that send e-mail.
-    pub mailer: Arc<dyn nexus_ports::mail::Mailer>,
-    /// Base URL of the web app (links in e-mails).
-    pub app_url: String,
-    /// The creator index: one in-memory tantivy index that the
-    /// `search-indexer` writes and `creators`/`campaigns` read (in AWS, an
-    /// S3 snapshot between one writer and many readers).
-    pub search: Arc<dyn nexus_search::CreatorSearch>,
-    /// `<state dir>/dlq/`: queues functions write to themselves
-    /// ([`crate::dlq::LocalQueue`]).
-    pub dead_letters: crate::dlq::DeadLetters,
-}
+/// What function states are built from: the local [`Wiring`](nexus_ports::Wiring).
+pub type Deps = crate::wiring::LocalWiring;
 
-type Build = fn(&Deps) -> Result<Handler, String>;
+type Build = fn(&Deps) -> BoxFuture<Result<Handler, String>>;
+
+/// A registry entry whose state is built by the function crate's own
+/// `state(&wiring)` — the function `main.rs` calls with `nexus_ports::Aws` —
+/// and whose handler takes events of `kind` (a [`Handler`] constructor).
+macro_rules! wired {
+    ($krate:ident, $kind:ident) => {
+        |d: &Deps| {
+            let d = d.clone();
+            Box::pin(async move {
+                let state = Arc::new($krate::state(&d).await?);
+                Ok(Handler::$kind(move |event| {
+                    let state = state.clone();
+                    async move { $krate::handler(&state, event).await }
+                }))
+            })
+        }
+    };
+}
 
 /// The queue the outbox publisher dead-letters refused events to.
 pub const OUTBOX_DEAD_LETTER_QUEUE: &str = "OutboxEventDeadLetterQueue";
@@ -157,192 +156,55 @@ pub const OUTBOX_DEAD_LETTER_QUEUE: &str = "OutboxEventDeadLetterQueue";
 /// The registry: function crate name → how to build its handler.
 /// Add a line here when a `functions/<name>` crate is added to template.yaml.
 const REGISTRY: &[(&str, Build)] = &[
-    ("health", |d| {
-        let state = Arc::new(d.platform.clone());
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { health::handler(&state, req).await }
-        }))
-    }),
-    ("orgs", |d| {
-        let state = d.identity.clone();
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { orgs::handler(&state, req).await }
-        }))
-    }),
-    ("auth", |d| {
-        let state = d.identity.clone();
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { auth::handler(&state, req).await }
-        }))
-    }),
-    ("me", |d| {
-        let state = d.identity.clone();
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { me::handler(&state, req).await }
-        }))
-    }),
-    ("invitations", |d| {
-        let state = d.identity.clone();
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { invitations::handler(&state, req).await }
-        }))
-    }),
+    ("health", wired!(health, http)),
+    ("orgs", wired!(orgs, http)),
+    ("auth", wired!(auth, http)),
+    ("me", wired!(me, http)),
+    ("invitations", wired!(invitations, http)),
     ("apidocs", |_| {
-        let state = Arc::new(apidocs::State::new()?);
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { apidocs::handler(&state, req).await }
-        }))
+        Box::pin(async {
+            let state = Arc::new(apidocs::State::new()?);
+            Ok(Handler::http(move |req| {
+                let state = state.clone();
+                async move { apidocs::handler(&state, req).await }
+            }))
+        })
     }),
     ("fallback", |_| {
-        let state = Arc::new(fallback::State::new()?);
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { fallback::handler(&state, req).await }
-        }))
+        Box::pin(async {
+            let state = Arc::new(fallback::State::new()?);
+            Ok(Handler::http(move |req| {
+                let state = state.clone();
+                async move { fallback::handler(&state, req).await }
+            }))
+        })
     }),
-    ("authorizer", |d| {
-        let state = Arc::new(authorizer::State::new(
-            d.keys.clone(),
-            d.issuer.clone(),
-            d.platform.clone(),
-        ));
-        Ok(Handler::authorizer(move |event| {
-            let state = state.clone();
-            async move { authorizer::handler(&state, event).await }
-        }))
-    }),
-    ("outbox-publisher", |d| {
-        // OUTBOX_DLQ_URL: !Ref OutboxEventDeadLetterQueue (tests/tests/template.rs checks it).
-        let state = Arc::new(outbox_publisher::State {
-            platform: d.platform.clone(),
-            dead_letters: Arc::new(crate::dlq::LocalQueue::new(
-                d.dead_letters.clone(),
-                OUTBOX_DEAD_LETTER_QUEUE,
-            )),
-        });
-        Ok(Handler::stream(move |event| {
-            let state = state.clone();
-            async move { outbox_publisher::handler(&state, event).await }
-        }))
-    }),
-    ("audit", |d| {
-        let state = Arc::new(d.platform.clone());
-        Ok(Handler::event(move |event| {
-            let state = state.clone();
-            async move { audit::handler(&state, event).await }
-        }))
-    }),
-    ("reminders", |d| {
-        let state = Arc::new(d.platform.clone());
-        Ok(Handler::invoke(move |event| {
-            let state = state.clone();
-            async move { reminders::handler(&state, event).await }
-        }))
-    }),
-    ("notifications", |d| {
-        let state = Arc::new(d.platform.clone());
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { notifications::handler(&state, req).await }
-        }))
-    }),
-    ("notifier", |d| {
-        let state = Arc::new(notifier::State {
-            platform: d.platform.clone(),
-            mailer: d.mailer.clone(),
-        });
-        Ok(Handler::event(move |event| {
-            let state = state.clone();
-            async move { notifier::handler(&state, event).await }
-        }))
-    }),
-    ("account-mail", |d| {
-        let state = Arc::new(account_mail::State {
-            platform: d.platform.clone(),
-            mailer: d.mailer.clone(),
-            app_url: d.app_url.clone(),
-        });
-        Ok(Handler::event(move |event| {
-            let state = state.clone();
-            async move { account_mail::handler(&state, event).await }
-        }))
-    }),
-    ("creators", |d| {
-        let state = Arc::new(creators::State {
-            platform: d.platform.clone(),
-            search: d.search.clone(),
-        });
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { creators::handler(&state, req).await }
-        }))
-    }),
+    ("authorizer", wired!(authorizer, authorizer)),
+    ("outbox-publisher", wired!(outbox_publisher, stream)),
+    ("audit", wired!(audit, event)),
+    ("reminders", wired!(reminders, invoke)),
+    ("notifications", wired!(notifications, http)),
+    ("notifier", wired!(notifier, event)),
+    ("account-mail", wired!(account_mail, event)),
+    ("creators", wired!(creators, http)),
     ("campaigns", |d| {
-        let state = Arc::new(campaigns::State {
-            platform: d.platform.clone(),
-            search: d.search.clone(),
+        let d = d.clone();
+        Box::pin(async move {
             // Offline: the local hashing vectoriser, named in every matches response.
-            embedder: Arc::new(nexus_matching::LocalHashingVectoriser::default()),
-        });
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { campaigns::handler(&state, req).await }
-        }))
+            let embedder = Arc::new(nexus_matching::LocalHashingVectoriser::default());
+            let state = Arc::new(campaigns::state(&d, embedder).await?);
+            Ok(Handler::http(move |req| {
+                let state = state.clone();
+                async move { campaigns::handler(&state, req).await }
+            }))
+        })
     }),
-    ("marketplace", |d| {
-        let state = Arc::new(d.platform.clone());
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { marketplace::handler(&state, req).await }
-        }))
-    }),
-    ("contracts", |d| {
-        let state = Arc::new(d.platform.clone());
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { contracts::handler(&state, req).await }
-        }))
-    }),
-    ("staff", |d| {
-        let state = Arc::new(d.platform.clone());
-        Ok(Handler::http(move |req| {
-            let state = state.clone();
-            async move { staff::handler(&state, req).await }
-        }))
-    }),
-    ("reputation", |d| {
-        let state = Arc::new(d.platform.clone());
-        Ok(Handler::event(move |event| {
-            let state = state.clone();
-            async move { reputation::handler(&state, event).await }
-        }))
-    }),
-    ("search-indexer", |d| {
-        let state = Arc::new(search_indexer::State {
-            platform: d.platform.clone(),
-            search: d.search.clone(),
-        });
-        Ok(Handler::event(move |event| {
-            let state = state.clone();
-            async move { search_indexer::handler(&state, event).await }
-        }))
-    }),
-    ("milestones", |d| {
-        let state = Arc::new(milestones::State {
-            platform: d.platform.clone(),
-            target: d.platform.config.reminders_target()?,
-        });
-        Ok(Handler::event(move |event| {
-            let state = state.clone();
-            async move { milestones::handler(&state, event).await }
-        }))
-    }),
+    ("marketplace", wired!(marketplace, http)),
+    ("contracts", wired!(contracts, http)),
+    ("staff", wired!(staff, http)),
+    ("reputation", wired!(reputation, event)),
+    ("search-indexer", wired!(search_indexer, event)),
+    ("milestones", wired!(milestones, event)),
 ];
 
 /// Function crate names with an in-process handler.
@@ -401,7 +263,7 @@ pub struct Functions {
 
 impl Functions {
     /// Build every template function's handler (an override wins over the registry).
-    pub fn build(
+    pub async fn build(
         defs: &[FunctionDef],
         deps: &Deps,
         overrides: &BTreeMap<String, Handler>,
@@ -422,6 +284,7 @@ impl Functions {
                                 )
                             })?;
                     build(deps)
+                        .await
                         .map_err(|e| format!("{} (functions/{}): {e}", def.logical_id, def.name))?
                 }
             };
@@ -527,36 +390,35 @@ mod tests {
             .behavior_version(nexus_ports::BehaviorVersion::latest())
             .build();
         let config = nexus_ports::Config {
-            table_name: "t".into(),
-            event_bus_name: "b".into(),
-            media_bucket: "m".into(),
-            cursor_key: nexus_core::cursor::CursorKey::new("k"),
+            table_name: Some("t".into()),
+            event_bus_name: Some("b".into()),
+            media_bucket: Some("m".into()),
             stage: "test".into(),
             s3_path_style: true,
             schedule_group: Some("g".into()),
             scheduler_role_arn: Some("arn:aws:iam::000000000000:role/r".into()),
             reminders_target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:f".into()),
             schedule_dlq_arn: Some("arn:aws:sqs:us-east-1:000000000000:q".into()),
-        };
-        let platform = nexus_ports::Platform::from_sdk(config, &sdk, None);
-        let keys = nexus_auth::KeyRing::from_secrets(&"s".repeat(40), &[]).unwrap();
-        let identity = nexus_identity::State {
-            platform: platform.clone(),
-            keys: keys.clone(),
-            issuer: "iss".into(),
-            cipher: Arc::new(nexus_ports::cipher::LocalCipher::new([7; 32]).unwrap()),
+            app_url: Some("https://app".into()),
+            ..nexus_ports::Config::default()
         };
         Deps {
-            mailer: Arc::new(nexus_ports::mail::LocalOutbox::default()),
-            app_url: "https://app".into(),
-            platform,
-            keys,
-            issuer: "iss".into(),
-            identity: Arc::new(identity),
+            config,
+            sdk,
+            cursor_key: nexus_core::cursor::CursorKey::new("k"),
+            clock: Arc::new(nexus_core::time::SystemClock),
+            // Building handlers calls neither.
+            events: Arc::new(nexus_ports::Unwired("events")),
+            scheduler: Arc::new(nexus_ports::Unwired("scheduler")),
+            mail: Arc::new(nexus_ports::mail::LocalOutbox::default()),
+            cipher: Arc::new(nexus_ports::cipher::LocalCipher::new([7; 32]).unwrap()),
             search: Arc::new(nexus_search::TantivySearch::in_memory().unwrap()),
+            keys: nexus_auth::KeyRing::from_secrets(&"s".repeat(40), &[]).unwrap(),
+            issuer: "iss".into(),
             dead_letters: crate::dlq::DeadLetters::new(
                 std::env::temp_dir().join("nexus-unused-dlq"),
             ),
+            asked: Default::default(),
         }
     }
 
@@ -573,7 +435,9 @@ mod tests {
     #[tokio::test]
     async fn every_registered_function_builds_with_its_kind() {
         let defs: Vec<_> = registered_functions().into_iter().map(def).collect();
-        let fs = Functions::build(&defs, &deps(), &BTreeMap::new()).unwrap();
+        let fs = Functions::build(&defs, &deps(), &BTreeMap::new())
+            .await
+            .unwrap();
         assert_eq!(fs.len(), defs.len());
         let kind = |n: &str| fs.get(&format!("{n}Function")).unwrap().handler.kind();
         assert_eq!(kind("health"), "HTTP");
@@ -590,6 +454,66 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.contains("takes EventBridge events"), "{err}");
+    }
+
+    /// What each function's state asks for is what template.yaml gives it in
+    /// AWS: a function that pages gets the cursor key secret's ARN and may
+    /// read that secret; the others get neither; and no secret is resolved
+    /// into any function's environment (where it would be plaintext).
+    #[tokio::test]
+    async fn functions_that_page_and_only_they_get_the_cursor_key_secret() {
+        use nexus_wiring::template::{EnvValue, Template};
+        let template = nexus_devenv::load_template().unwrap();
+        let text =
+            std::fs::read_to_string(nexus_devenv::repo_root().join("template.yaml")).unwrap();
+        let raw: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let d = deps();
+        let mut paging = vec![];
+        for f in template.functions() {
+            let (_, build) = REGISTRY.iter().find(|(n, _)| *n == f.name).unwrap();
+            let w = d.recording();
+            build(&w).await.unwrap();
+            let pages = w.asked().contains("paging");
+            let env = template.environment(&f.logical_id);
+            let has_arn =
+                env.get("CURSOR_KEY_SECRET_ARN") == Some(&EnvValue::Ref("CursorKeySecret".into()));
+            let may_read = raw["Resources"][f.logical_id.as_str()]["Properties"]["Policies"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.get("AWSSecretsManagerGetSecretValuePolicy"))
+                .any(|p| {
+                    p.get("SecretArn")
+                        .and_then(Template::resolve_ref)
+                        .as_deref()
+                        == Some("CursorKeySecret")
+                });
+            assert_eq!(
+                (has_arn, may_read),
+                (pages, pages),
+                "{} (functions/{}) asks for {:?}: CURSOR_KEY_SECRET_ARN and \
+                 GetSecretValue on CursorKeySecret go with `paging`",
+                f.logical_id,
+                f.name,
+                w.asked()
+            );
+            if pages {
+                paging.push(f.name);
+            }
+        }
+        for f in ["orgs", "campaigns", "contracts", "notifications"] {
+            assert!(paging.iter().any(|p| p == f), "{f} pages: {paging:?}");
+        }
+        let environments = std::iter::once(&raw["Globals"]["Function"]["Environment"]).chain(
+            template
+                .functions()
+                .into_iter()
+                .map(|f| &raw["Resources"][f.logical_id.as_str()]["Properties"]["Environment"]),
+        );
+        for env in environments {
+            let env = serde_yaml::to_string(env).unwrap();
+            assert!(!env.contains("{{resolve:"), "a dynamic reference in {env}");
+        }
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub mod s3;
 pub mod scheduler;
 pub mod state;
 pub mod streams;
+pub mod wiring;
 
 pub use clock::LocalClock;
 pub use config::{DynamoDb, Options, Timing};

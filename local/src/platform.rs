@@ -397,10 +397,11 @@ impl LocalPlatform {
         )
         .map_err(StartError::State)?;
         let config = nexus_ports::Config {
-            table_name: opts.table_name.clone(),
-            event_bus_name: bus.name().to_owned(),
-            media_bucket,
-            cursor_key: nexus_core::cursor::CursorKey::new(cursor_key),
+            table_name: Some(opts.table_name.clone()),
+            event_bus_name: Some(bus.name().to_owned()),
+            media_bucket: Some(media_bucket),
+            // The local key comes from the state directory, not Secrets Manager.
+            cursor_key_secret_arn: None,
             stage: opts.stage.clone(),
             s3_path_style: true,
             schedule_group: Some(scheduler.group().to_owned()),
@@ -422,35 +423,34 @@ impl LocalPlatform {
                     _ => None,
                 }
             }),
+            app_url: Some(opts.app_url.clone()),
         };
-        let platform = nexus_ports::Platform::from_sdk(config, &sdk, Some(Arc::new(bus.clone())))
-            .with_clock(clock.clone())
-            .with_scheduler(Arc::new(scheduler.clone()));
         let mail = Arc::new(nexus_ports::mail::LocalOutbox::default());
         let cipher =
             nexus_ports::cipher::LocalCipher::new(state.data_key().map_err(StartError::State)?)
                 .map_err(StartError::Other)?;
-        let identity = nexus_identity::State {
-            platform: platform.clone(),
-            keys: keys.clone(),
-            issuer: opts.jwt_issuer.clone(),
-            cipher: Arc::new(cipher),
-        };
         let deps = Deps {
-            mailer: mail.clone(),
-            app_url: opts.app_url.clone(),
-            platform: platform.clone(),
-            keys: keys.clone(),
-            issuer: opts.jwt_issuer.clone(),
-            identity: Arc::new(identity),
+            config,
+            sdk: sdk.clone(),
+            cursor_key: nexus_core::cursor::CursorKey::new(cursor_key),
+            clock: clock.clone(),
+            events: Arc::new(bus.clone()),
+            scheduler: Arc::new(scheduler.clone()),
+            mail: mail.clone(),
+            cipher: Arc::new(cipher),
             search: Arc::new(
                 nexus_search::TantivySearch::in_memory()
                     .map_err(|e| StartError::Other(e.to_string()))?,
             ),
             dead_letters: dlq.clone(),
+            keys: keys.clone(),
+            issuer: opts.jwt_issuer.clone(),
+            asked: Default::default(),
         };
-        let functions =
-            Functions::build(&defs, &deps, &opts.overrides).map_err(StartError::Wiring)?;
+        let platform = deps.full_platform().map_err(StartError::Other)?;
+        let functions = Functions::build(&defs, &deps, &opts.overrides)
+            .await
+            .map_err(StartError::Wiring)?;
         bus.attach(eventbridge::bind_rules(rules, &functions).map_err(StartError::Wiring)?)
             .map_err(StartError::Other)?;
         let local = gateway::LocalContext {

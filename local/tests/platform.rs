@@ -465,7 +465,7 @@ async fn presigned_urls_round_trip_through_the_embedded_s3() {
     let local = start().await;
     assert_eq!(
         local.platform().config.media_bucket,
-        format!("{}-media", local.table_name())
+        Some(format!("{}-media", local.table_name()))
     );
     let media = &local.platform().media;
     let key = "uploads/usr_1/photo.jpg";

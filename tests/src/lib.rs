@@ -2,8 +2,16 @@
 //! on the shared DynamoDB Local, and one helper per API call. Builders that
 //! write straight to the store (e.g. changing a plan, which billing owns)
 //! say so in their name.
+//!
+//! Every response read through [`TestApp::call`] / [`TestApp::raw`] is
+//! checked against the served OpenAPI document (see [`contract`]).
 
+pub mod contract;
+
+use std::sync::Arc;
 use std::time::Duration;
+
+use contract::Contract;
 
 use nexus_local::{LocalPlatform, Options};
 use reqwest::{Method, StatusCode};
@@ -12,6 +20,8 @@ use serde_json::{json, Value};
 pub struct TestApp {
     pub local: LocalPlatform,
     pub client: reqwest::Client,
+    /// The served `/openapi.json`, compiled on the first response.
+    contract: tokio::sync::OnceCell<Arc<Contract>>,
 }
 
 /// A response, read once.
@@ -80,6 +90,7 @@ impl TestApp {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("client"),
+            contract: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -101,11 +112,41 @@ impl TestApp {
         if let Some(b) = body {
             r = r.json(&b);
         }
-        read(r.send().await.expect("request sent")).await
+        self.raw(r).await
     }
 
+    /// Send a request and read its response, which must keep the API's
+    /// contract (the served OpenAPI document): a response that breaks it
+    /// fails the test, naming the operation, status and JSON pointer.
     pub async fn raw(&self, r: reqwest::RequestBuilder) -> Res {
-        read(r.send().await.expect("request sent")).await
+        let (client, req) = r.build_split();
+        let req = req.expect("request builds");
+        let (method, path, headers) = (
+            req.method().clone(),
+            req.url().path().to_owned(),
+            req.headers().clone(),
+        );
+        let res = read(client.execute(req).await.expect("request sent")).await;
+        let broken = self.contract().await.check(&method, &path, &headers, &res);
+        assert!(
+            broken.is_empty(),
+            "the response breaks the OpenAPI contract (fix the annotation or the handler):\n  {}",
+            broken.join("\n  ")
+        );
+        res
+    }
+
+    /// The contract of the served `/openapi.json`.
+    pub async fn contract(&self) -> Arc<Contract> {
+        self.contract
+            .get_or_init(|| async {
+                let resp = self.client.get(self.url("/openapi.json")).send().await;
+                let r = read(resp.expect("GET /openapi.json sent")).await;
+                assert_eq!(r.status, 200, "GET /openapi.json: {}", r.text);
+                Contract::for_document(&r.text)
+            })
+            .await
+            .clone()
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Res {

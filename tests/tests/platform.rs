@@ -18,10 +18,27 @@ async fn health_openapi_and_docs() {
     assert!(o.body["openapi"].as_str().unwrap().starts_with("3.1."));
     assert!(o.body["paths"]["/v1/orgs/{orgId}"]["get"].is_object());
 
+    // Swagger UI: the page, its vendored assets, and its configuration pointing at /openapi.json.
     let d = app.get("/docs", None).await;
     assert_eq!(d.status, 200);
     assert!(d.content_type().starts_with("text/html"));
-    assert!(d.text.contains("NEXUS API") && d.text.contains("/v1/auth/login"));
+    assert!(d.text.contains("swagger-ui-bundle.js"), "{}", d.text);
+    let init = app.get("/docs/swagger-initializer.js", None).await;
+    assert_eq!(init.status, 200, "{}", init.text);
+    assert!(init.text.contains("\"/openapi.json\""), "{}", init.text);
+    for asset in [
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+        "swagger-ui.css",
+        "index.css",
+    ] {
+        let a = app.get(&format!("/docs/{asset}"), None).await;
+        assert_eq!(a.status, 200, "{asset}");
+        assert!(a.text.len() > 100, "{asset}");
+    }
+    app.get("/docs/nope.js", None)
+        .await
+        .assert_problem(404, "not-found");
 }
 
 #[tokio::test]

@@ -23,23 +23,22 @@ pub struct State {
     pub app_url: String,
 }
 
-impl State {
-    /// Production wiring: Platform from the environment, SES (`MAIL_FROM`), `APP_URL`.
-    pub async fn from_env() -> Result<Self, String> {
-        let var =
-            |k: &str| std::env::var(k).map_err(|_| format!("environment variable {k} is required"));
-        let sdk =
-            nexus_ports::aws_config::load_defaults(nexus_ports::BehaviorVersion::latest()).await;
-        Ok(Self {
-            platform: nexus_ports::Platform::from_sdk(nexus_ports::Config::from_env()?, &sdk, None),
-            mailer: Arc::new(nexus_ports::mail::SesMailer::new(
-                nexus_ports::aws_sdk_sesv2::Client::new(&sdk),
-                var("MAIL_FROM")?,
-            )),
-            app_url: var("APP_URL")?,
-        })
-    }
+/// The ports this function calls (the table, e-mail) and `APP_URL`:
+/// `main.rs` wires them from AWS (DynamoDB, SES with `MAIL_FROM`), the local
+/// platform from its stand-ins.
+pub async fn state(w: &impl nexus_ports::WireMail) -> Result<State, String> {
+    Ok(State {
+        platform: nexus_ports::Platform::new(w)?,
+        mailer: w.mailer()?,
+        app_url: nexus_ports::Config::required(
+            &w.config().app_url,
+            "APP_URL",
+            "links in account e-mails",
+        )?,
+    })
+}
 
+impl State {
     fn deps(&self) -> MailDeps<'_> {
         MailDeps {
             store: &self.platform.store,

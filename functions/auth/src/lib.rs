@@ -15,6 +15,16 @@ use utoipa::{OpenApi, ToSchema};
 
 pub type State = nexus_identity::State;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(
+    w: &(impl nexus_identity::WireIdentity + nexus_ports::WirePaging + nexus_ports::WireCipher),
+) -> Result<State, String> {
+    nexus_identity::State::new(w, nexus_ports::Platform::new(w)?.paging(w)?)
+        .await?
+        .cipher(w)
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterBody {
@@ -171,7 +181,7 @@ async fn logout(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 
 /// Ask for a password-reset e-mail. The answer is the same whether or not the account exists.
 #[utoipa::path(post, path = "/v1/auth/password/forgot", tag = "auth", operation_id = "forgot_password", request_body = ForgotBody,
-    responses((status = 202, description = "If the account exists, an e-mail is on its way"),
+    responses((status = 202, description = "If the account exists, an e-mail is on its way", body = nexus_http::Accepted),
         (status = 429, description = "Too many e-mails to this address or from this client (`Retry-After`)", body = Problem, content_type = "application/problem+json")))]
 async fn forgot(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let b: ForgotBody = json_body(req)?;

@@ -21,6 +21,16 @@ pub struct State {
     pub platform: nexus_ports::Platform,
 }
 
+/// The ports this function calls (the table and the token keys): `main.rs`
+/// wires them from AWS, the local platform from its stand-ins.
+pub async fn state(w: &impl nexus_identity::WireIdentity) -> Result<State, String> {
+    Ok(State::new(
+        w.keys().await?,
+        w.issuer()?,
+        nexus_ports::Platform::new(w)?,
+    ))
+}
+
 impl State {
     pub fn new(keys: KeyRing, issuer: String, platform: nexus_ports::Platform) -> Self {
         Self {
@@ -106,25 +116,18 @@ mod tests {
     }
 
     async fn state() -> State {
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
+        let sdk = nexus_ports::SdkConfig::builder()
+            .behavior_version(nexus_ports::BehaviorVersion::latest())
             .build();
         let config = nexus_ports::Config {
-            table_name: "t".into(),
-            event_bus_name: "b".into(),
-            media_bucket: "m".into(),
-            cursor_key: nexus_core::cursor::CursorKey::new("k"),
+            table_name: Some("t".into()),
             stage: "test".into(),
-            s3_path_style: true,
-            schedule_group: None,
-            scheduler_role_arn: None,
-            reminders_target_arn: None,
-            schedule_dlq_arn: None,
+            ..nexus_ports::Config::default()
         };
         State::new(
             KeyRing::from_secrets(&"s".repeat(40), &[]).unwrap(),
             "iss".into(),
-            nexus_ports::Platform::from_sdk(config, &sdk, None),
+            nexus_ports::Platform::new(&nexus_ports::Aws::new(config, sdk)).unwrap(),
         )
     }
 

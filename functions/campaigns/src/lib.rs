@@ -35,29 +35,30 @@ pub struct State {
     pub embedder: Arc<dyn Embedder>,
 }
 
-impl State {
-    pub async fn from_env() -> Result<Self, String> {
-        let platform = nexus_ports::Platform::from_env().await?;
-        let search = nexus_ports::search::replica(&platform).await?;
-        let embedder: Arc<dyn Embedder> = match std::env::var("EMBEDDINGS").as_deref() {
-            Ok("bedrock") | Err(_) => {
-                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                Arc::new(
-                    nexus_matching::BedrockEmbedder::new(
-                        aws_sdk_bedrockruntime::Client::new(&sdk),
-                        512,
-                    )
-                    .map_err(|e| e.to_string())?,
-                )
-            }
-            Ok("local-hashing") => Arc::new(nexus_matching::LocalHashingVectoriser::default()),
-            Ok(other) => return Err(format!("EMBEDDINGS={other}: use bedrock or local-hashing")),
-        };
-        Ok(Self {
-            platform,
-            search,
-            embedder,
-        })
+/// The ports this function calls (the table with paging, the creator index
+/// replica, and `embedder`): `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (and the local-hashing vectoriser).
+pub async fn state(
+    w: &(impl nexus_ports::WirePaging + nexus_ports::WireSearch),
+    embedder: Arc<dyn Embedder>,
+) -> Result<State, String> {
+    Ok(State {
+        platform: nexus_ports::Platform::new(w)?.paging(w)?,
+        search: w.search_replica().await?,
+        embedder,
+    })
+}
+
+/// The embedder `EMBEDDINGS` selects: Bedrock Titan v2 (`bedrock`, the
+/// default) or the offline `local-hashing` vectoriser.
+pub fn embedder_from_env(sdk: &nexus_ports::SdkConfig) -> Result<Arc<dyn Embedder>, String> {
+    match std::env::var("EMBEDDINGS").as_deref() {
+        Ok("bedrock") | Err(_) => Ok(Arc::new(
+            nexus_matching::BedrockEmbedder::new(aws_sdk_bedrockruntime::Client::new(sdk), 512)
+                .map_err(|e| e.to_string())?,
+        )),
+        Ok("local-hashing") => Ok(Arc::new(nexus_matching::LocalHashingVectoriser::default())),
+        Ok(other) => Err(format!("EMBEDDINGS={other}: use bedrock or local-hashing")),
     }
 }
 
@@ -121,7 +122,8 @@ const P400: &str = "Invalid fields (each with its JSON pointer)";
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")), security(("bearer" = [])),
     responses((status = 201, description = "The draft", body = Campaign),
               (status = 400, description = P400, body = Problem, content_type = "application/problem+json"),
-              (status = 403, description = "Needs campaigns:write", body = Problem, content_type = "application/problem+json")))]
+              (status = 403, description = "Needs campaigns:write", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "The caller acts in no brand organization", body = Problem, content_type = "application/problem+json")))]
 async fn create(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = brand(&caller, Permission::CampaignsWrite)?;
@@ -137,7 +139,8 @@ async fn create(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// The organization's campaigns, newest first.
 #[utoipa::path(get, path = "/v1/campaigns", tag = "campaigns", operation_id = "list_campaigns",
     params(("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<Campaign>)))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<Campaign>),
+              (status = 404, description = "The caller acts in no brand organization", body = Problem, content_type = "application/problem+json")))]
 async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let org = brand(&principal(req)?, Permission::CampaignsRead)?;
     let page = repo::campaigns_of(
@@ -408,7 +411,7 @@ async fn apply(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// Applications and invitations of a campaign (brand).
 #[utoipa::path(get, path = "/v1/campaigns/{campaignId}/applications", tag = "applications", operation_id = "list_applications",
     params(("campaignId" = String, Path, description = "`cmp_…`"), ("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<Application>)))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<Application>)))]
 async fn list_applications(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let org = brand(&principal(req)?, Permission::CampaignsRead)?;
     let id = campaign_id(req)?;

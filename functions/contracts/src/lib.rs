@@ -22,6 +22,12 @@ use utoipa::OpenApi;
 
 pub type State = nexus_ports::Platform;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_ports::WirePaging) -> Result<State, String> {
+    nexus_ports::Platform::new(w)?.paging(w)
+}
+
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     serve(req, |req| async move {
         match route_key(&req).as_str() {
@@ -57,7 +63,7 @@ fn view(state: &State, mut k: Contract) -> Contract {
     params(("campaignId" = Option<String>, Query, description = "Brands: the campaign (required)"),
            ("limit" = Option<u32>, Query, description = "1–100, default 50"), ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
     security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<Contract>),
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<Contract>),
               (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json")))]
 async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {

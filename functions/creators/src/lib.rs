@@ -32,13 +32,16 @@ pub struct State {
     pub search: Arc<dyn CreatorSearch>,
 }
 
-impl State {
-    /// Production: the index snapshot in the media bucket, refreshed every 30 s.
-    pub async fn from_env() -> Result<Self, String> {
-        let platform = nexus_ports::Platform::from_env().await?;
-        let search = nexus_ports::search::replica(&platform).await?;
-        Ok(Self { platform, search })
-    }
+/// The ports this function calls: `main.rs` wires them from AWS (the index
+/// snapshot in the media bucket, refreshed every 30 s), the local platform
+/// from its stand-ins.
+pub async fn state(
+    w: &(impl nexus_ports::WirePaging + nexus_ports::WireSearch),
+) -> Result<State, String> {
+    Ok(State {
+        platform: nexus_ports::Platform::new(w)?.paging(w)?,
+        search: w.search_replica().await?,
+    })
 }
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
@@ -312,6 +315,7 @@ async fn remove_portfolio(state: &State, req: &Request) -> Result<ApiResponse, E
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")), security(("bearer" = [])),
     responses((status = 201, description = "Pending review", body = VerificationRequest),
               (status = 400, description = "Invalid fields (e.g. social account not linked)", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No creator profile yet (PUT /v1/creators/me first)", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "One of this kind is already pending", body = Problem, content_type = "application/problem+json")))]
 async fn request_verification(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
@@ -328,7 +332,7 @@ async fn request_verification(state: &State, req: &Request) -> Result<ApiRespons
 /// Your verification requests, newest first.
 #[utoipa::path(get, path = "/v1/creators/me/verification-requests", tag = "creator profile", operation_id = "list_my_verifications",
     params(("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")), security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<VerificationRequest>)))]
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<VerificationRequest>)))]
 async fn list_verifications(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let me = principal(req)?.creator_id()?;
     let page = repo::verifications_of(

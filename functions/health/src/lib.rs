@@ -10,6 +10,12 @@ use utoipa::{OpenApi, ToSchema};
 
 pub type State = nexus_ports::Platform;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_ports::Wiring) -> Result<State, String> {
+    nexus_ports::Platform::new(w)
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
@@ -47,7 +53,8 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 #[utoipa::path(get, path = "/health", tag = "platform", operation_id = "get_health",
     responses(
         (status = 200, description = "The API can read its table", body = Health),
-        (status = 503, description = "The table is unreachable", body = Health),
+        (status = 503, description = "The table is unreachable", body = Health,
+            headers(("retry-after" = u64, description = "Seconds to wait before checking again"))),
     ))]
 async fn health(state: &State) -> Result<ApiResponse, Error> {
     let started = Instant::now();

@@ -8,6 +8,12 @@ use utoipa::OpenApi;
 
 pub type State = nexus_identity::State;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_identity::WireIdentity) -> Result<State, String> {
+    nexus_identity::State::new(w, nexus_ports::Platform::new(w)?).await
+}
+
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     serve(req, |req| async move {
         match route_key(&req).as_str() {

@@ -16,6 +16,12 @@ use utoipa::OpenApi;
 
 pub type State = nexus_ports::Platform;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_ports::WirePaging) -> Result<State, String> {
+    nexus_ports::Platform::new(w)?.paging(w)
+}
+
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     serve(req, |req| async move {
         match route_key(&req).as_str() {
@@ -41,7 +47,7 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
         ("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = ""),
     ),
     security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<MarketCampaign>),
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<MarketCampaign>),
               (status = 400, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Not a creator account", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "No creator profile yet", body = Problem, content_type = "application/problem+json")))]

@@ -11,6 +11,16 @@ use utoipa::{OpenApi, ToSchema};
 
 pub type State = nexus_identity::State;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(
+    w: &(impl nexus_identity::WireIdentity + nexus_ports::WirePaging + nexus_ports::WireCipher),
+) -> Result<State, String> {
+    nexus_identity::State::new(w, nexus_ports::Platform::new(w)?.paging(w)?)
+        .await?
+        .cipher(w)
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordBody {
     /// The account's current password (re-authentication).
@@ -78,7 +88,7 @@ async fn totp_confirm(state: &State, req: &Request) -> Result<ApiResponse, Error
 
 /// E-mail a code to turn on sign-in codes by e-mail.
 #[utoipa::path(post, path = "/v1/me/mfa/email", tag = "me", operation_id = "start_email_otp", security(("bearer" = [])),
-    responses((status = 202, description = "Code sent")))]
+    responses((status = 202, description = "Code sent", body = nexus_http::Accepted)))]
 async fn email_start(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let id = principal(req)?.user_id()?;
     mfa::email_otp_start(&state.deps(), &id).await?;

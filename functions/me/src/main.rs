@@ -3,7 +3,7 @@ use lambda_http::{run, service_fn, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let state = nexus_identity::State::from_env().await?;
+    let state = me::state(&nexus_ports::Aws::from_env().await?).await?;
     let state = &state;
     run(service_fn(move |req| async move {
         Ok::<_, Error>(me::handler(state, req).await)

@@ -26,12 +26,13 @@ pub struct State {
     pub target: ScheduleTarget,
 }
 
-impl State {
-    pub async fn from_env() -> Result<Self, String> {
-        let platform = nexus_ports::Platform::from_env().await?;
-        let target = platform.config.reminders_target()?;
-        Ok(Self { platform, target })
-    }
+/// The ports this function calls (the scheduler; the reminders target is
+/// read at init so a missing variable fails the cold start): `main.rs` wires
+/// them from AWS, the local platform from its stand-ins.
+pub async fn state(w: &impl nexus_ports::WireScheduler) -> Result<State, String> {
+    let platform = nexus_ports::Platform::new(w)?.scheduler(w)?;
+    let target = platform.config.reminders_target()?;
+    Ok(State { platform, target })
 }
 
 /// How long before the due date the creator is reminded.
@@ -211,18 +212,16 @@ mod handler_tests {
             .behavior_version(nexus_ports::BehaviorVersion::latest())
             .build();
         let config = nexus_ports::Config {
-            table_name: "t".into(),
-            event_bus_name: "b".into(),
-            media_bucket: "m".into(),
-            cursor_key: nexus_core::cursor::CursorKey::new("k"),
+            table_name: Some("t".into()),
             stage: "test".into(),
-            s3_path_style: true,
             schedule_group: Some("g".into()),
             scheduler_role_arn: Some("arn:aws:iam::000000000000:role/r".into()),
             reminders_target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:f".into()),
             schedule_dlq_arn: Some("arn:aws:sqs:us-east-1:000000000000:q".into()),
+            ..nexus_ports::Config::default()
         };
-        let platform = nexus_ports::Platform::from_sdk(config, &sdk, None).with_scheduler(recorder);
+        let mut platform = nexus_ports::Platform::new(&nexus_ports::Aws::new(config, sdk)).unwrap();
+        platform.scheduler = recorder;
         State {
             target: platform.config.reminders_target().unwrap(),
             platform,

@@ -15,6 +15,12 @@ use utoipa::{OpenApi, ToSchema};
 
 pub type State = nexus_ports::Platform;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_ports::WirePaging) -> Result<State, String> {
+    nexus_ports::Platform::new(w)?.paging(w)
+}
+
 /// Answer of `POST /v1/notifications/read-all`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -63,7 +69,7 @@ fn unread_param(req: &Request) -> Result<bool, Error> {
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "One page: `{items, nextCursor}`", body = Vec<Notification>),
+        (status = 200, description = "One page: `{items, nextCursor}`", body = ListEnvelope<Notification>),
         (status = 400, description = "Bad limit, cursor or unread", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "API keys have no notifications", body = Problem, content_type = "application/problem+json"),

@@ -25,21 +25,16 @@ pub struct State {
     pub mailer: Arc<dyn Mailer>,
 }
 
-impl State {
-    /// Production wiring: Platform from the environment, SES (`MAIL_FROM`).
-    pub async fn from_env() -> Result<Self, String> {
-        let from = std::env::var("MAIL_FROM")
-            .map_err(|_| "environment variable MAIL_FROM is required".to_owned())?;
-        let sdk =
-            nexus_ports::aws_config::load_defaults(nexus_ports::BehaviorVersion::latest()).await;
-        Ok(Self {
-            platform: nexus_ports::Platform::from_sdk(nexus_ports::Config::from_env()?, &sdk, None),
-            mailer: Arc::new(nexus_ports::mail::SesMailer::new(
-                nexus_ports::aws_sdk_sesv2::Client::new(&sdk),
-                from,
-            )),
-        })
-    }
+/// The ports this function calls (the table with paging, e-mail): `main.rs`
+/// wires them from AWS (SES, `MAIL_FROM`), the local platform from its
+/// stand-ins.
+pub async fn state(
+    w: &(impl nexus_ports::WirePaging + nexus_ports::WireMail),
+) -> Result<State, String> {
+    Ok(State {
+        platform: nexus_ports::Platform::new(w)?.paging(w)?,
+        mailer: w.mailer()?,
+    })
 }
 
 pub async fn handler(

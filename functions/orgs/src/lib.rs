@@ -23,6 +23,14 @@ use utoipa::{OpenApi, ToSchema};
 
 pub type State = nexus_identity::State;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(
+    w: &(impl nexus_identity::WireIdentity + nexus_ports::WirePaging),
+) -> Result<State, String> {
+    nexus_identity::State::new(w, nexus_ports::Platform::new(w)?.paging(w)?).await
+}
+
 /// Body of `POST /v1/orgs`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -41,21 +41,16 @@ pub struct State {
     pub dead_letters: Arc<dyn DeadLetterQueue>,
 }
 
-impl State {
-    /// Production wiring: the platform and `OUTBOX_DLQ_URL` (SQS).
-    pub async fn from_env() -> Result<Self, String> {
-        let queue = std::env::var("OUTBOX_DLQ_URL")
-            .map_err(|_| "environment variable OUTBOX_DLQ_URL is required".to_owned())?;
-        let sdk =
-            nexus_ports::aws_config::load_defaults(nexus_ports::BehaviorVersion::latest()).await;
-        let config = nexus_ports::Config::from_env()?;
-        Ok(Self {
-            platform: nexus_ports::Platform::from_sdk(config, &sdk, None),
-            dead_letters: Arc::new(nexus_ports::events::SqsDeadLetterQueue::from_conf(
-                &sdk, queue,
-            )),
-        })
-    }
+/// The ports this function calls (the event bus, its dead-letter queue):
+/// `main.rs` wires them from AWS (EventBridge, SQS `OUTBOX_DLQ_URL`), the
+/// local platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(
+    w: &(impl nexus_ports::WireEvents + nexus_ports::WireDeadLetters),
+) -> Result<State, String> {
+    Ok(State {
+        platform: nexus_ports::Platform::new(w)?.events(w)?,
+        dead_letters: w.dead_letters()?,
+    })
 }
 
 /// The outbox event in a stream record, if it holds one.
@@ -307,19 +302,14 @@ mod tests {
             .behavior_version(nexus_ports::BehaviorVersion::latest())
             .build();
         let config = nexus_ports::Config {
-            table_name: "t".into(),
-            event_bus_name: "b".into(),
-            media_bucket: "m".into(),
-            cursor_key: nexus_core::cursor::CursorKey::new("k"),
+            table_name: Some("t".into()),
             stage: "test".into(),
-            s3_path_style: true,
-            schedule_group: None,
-            scheduler_role_arn: None,
-            reminders_target_arn: None,
-            schedule_dlq_arn: None,
+            ..nexus_ports::Config::default()
         };
+        let mut platform = nexus_ports::Platform::new(&nexus_ports::Aws::new(config, sdk)).unwrap();
+        platform.events = bus;
         State {
-            platform: nexus_ports::Platform::from_sdk(config, &sdk, Some(bus)),
+            platform,
             dead_letters: letters,
         }
     }

@@ -37,6 +37,12 @@ use serde::{Deserialize, Serialize};
 
 pub type State = nexus_ports::Platform;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_ports::Wiring) -> Result<State, String> {
+    nexus_ports::Platform::new(w)
+}
+
 /// What a reminder schedule carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -11,6 +11,12 @@ use nexus_core::{Error, FieldError};
 
 pub type State = nexus_ports::Platform;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_ports::Wiring) -> Result<State, String> {
+    nexus_ports::Platform::new(w)
+}
+
 pub async fn handler(
     state: &State,
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,

@@ -5,7 +5,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let state = nexus_ports::Platform::from_env().await?;
+    let state = reputation::state(&nexus_ports::Aws::from_env().await?).await?;
     let state = &state;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         reputation::handler(state, event).await

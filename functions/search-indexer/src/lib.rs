@@ -20,12 +20,13 @@ pub struct State {
     pub search: Arc<dyn CreatorSearch>,
 }
 
-impl State {
-    pub async fn from_env() -> Result<Self, String> {
-        let platform = nexus_ports::Platform::from_env().await?;
-        let search = nexus_ports::search::writer(&platform).await?;
-        Ok(Self { platform, search })
-    }
+/// The ports this function calls (the table and the index writer):
+/// `main.rs` wires them from AWS, the local platform from its stand-ins.
+pub async fn state(w: &impl nexus_ports::WireSearch) -> Result<State, String> {
+    Ok(State {
+        platform: nexus_ports::Platform::new(w)?,
+        search: w.search_writer().await?,
+    })
 }
 
 pub async fn handler(

@@ -3,7 +3,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let state = search_indexer::State::from_env().await?;
+    let state = search_indexer::state(&nexus_ports::Aws::from_env().await?).await?;
     let state = &state;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         search_indexer::handler(state, event).await

@@ -15,6 +15,12 @@ use utoipa::OpenApi;
 
 pub type State = nexus_ports::Platform;
 
+/// The ports this function calls: `main.rs` wires them from AWS, the local
+/// platform from its stand-ins (see `nexus_ports::wiring`).
+pub async fn state(w: &impl nexus_ports::WirePaging) -> Result<State, String> {
+    nexus_ports::Platform::new(w)?.paging(w)
+}
+
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     serve(req, |req| async move {
         match route_key(&req).as_str() {
@@ -36,7 +42,7 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
     params(("status" = Option<String>, Query, description = "`pending` (default), `approved`, `rejected`"),
            ("limit" = Option<u32>, Query, description = "1–100"), ("cursor" = Option<String>, Query, description = "")),
     security(("bearer" = [])),
-    responses((status = 200, description = "`{items, nextCursor}`", body = Vec<VerificationRequest>),
+    responses((status = 200, description = "`{items, nextCursor}`", body = ListEnvelope<VerificationRequest>),
               (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json")))]
 async fn list(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     principal(req)?.require_staff()?;

@@ -91,12 +91,14 @@ pub trait KeySource: Send + Sync {
 }
 
 /// The Secrets Manager secret `JWT_KEY_SECRET_ARN`: `AWSCURRENT` signs,
-/// `AWSPREVIOUS` (if any) still verifies.
+/// `AWSPREVIOUS` (if any) still verifies (feature `secretsmanager`).
+#[cfg(feature = "secretsmanager")]
 pub struct SecretsManagerKeys {
     client: aws_sdk_secretsmanager::Client,
     secret_id: String,
 }
 
+#[cfg(feature = "secretsmanager")]
 impl SecretsManagerKeys {
     pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: String) -> Self {
         Self { client, secret_id }
@@ -124,6 +126,7 @@ impl SecretsManagerKeys {
     }
 }
 
+#[cfg(feature = "secretsmanager")]
 #[async_trait]
 impl KeySource for SecretsManagerKeys {
     async fn load(&self) -> Result<KeyRing, String> {

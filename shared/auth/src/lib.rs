@@ -6,6 +6,7 @@
 //! previous version stays valid for verification until tokens signed with it
 //! have expired. The `kid` is derived from the public key.
 
+#[cfg(feature = "secretsmanager")]
 pub use aws_sdk_secretsmanager;
 
 pub mod authenticate;
@@ -14,5 +15,7 @@ pub mod secrets;
 pub mod token;
 
 pub use authenticate::{authenticate, Identity};
-pub use keys::{FileKeys, KeyRing, KeySource, SecretsManagerKeys};
+#[cfg(feature = "secretsmanager")]
+pub use keys::SecretsManagerKeys;
+pub use keys::{FileKeys, KeyRing, KeySource};
 pub use token::{AccessClaims, TokenError, ACCESS_TOKEN_TTL_SECS, AUDIENCE};

@@ -14,4 +14,4 @@ pub mod response;
 
 pub use body::{json_body, MAX_BODY_BYTES};
 pub use context::{limit_param, path_param, principal, query_param, request_id, route_key};
-pub use response::{problem, serve, ApiResponse, ListEnvelope};
+pub use response::{problem, serve, Accepted, ApiResponse, ListEnvelope};

@@ -105,6 +105,13 @@ pub struct ListEnvelope<T: Serialize> {
     pub next_cursor: Option<String>,
 }
 
+/// The body of a `202 Accepted`: `{"status": "accepted"}` (or what was started, e.g. `code-sent`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    #[schema(example = "accepted")]
+    pub status: &'static str,
+}
+
 /// The RFC 9457 response for an error.
 pub fn problem(err: &Error, request_id: &str, instance: Option<&str>) -> Response<Body> {
     let p = err.to_problem(Some(request_id), instance);

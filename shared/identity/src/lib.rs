@@ -21,6 +21,7 @@ pub mod tokens;
 use nexus_auth::KeyRing;
 use nexus_core::time::Clock;
 use nexus_ports::cipher::Cipher;
+use nexus_ports::{WireCipher, Wiring};
 use nexus_store::Store;
 
 pub use tokens::TokenPair;
@@ -52,7 +53,46 @@ pub fn fingerprint(s: &str) -> String {
         .collect()
 }
 
-/// What the `auth` and `me` functions are built with.
+/// Identity's keys and settings, from the function's wiring: Secrets
+/// Manager (`JWT_KEY_SECRET_ARN`) and `JWT_ISSUER` in AWS
+/// ([`nexus_ports::Aws`], feature `secretsmanager`); the local platform's key
+/// file and options locally.
+#[async_trait::async_trait]
+pub trait WireIdentity: Wiring {
+    /// The token signing keys.
+    async fn keys(&self) -> Result<KeyRing, String>;
+    /// Expected `iss` of access tokens.
+    fn issuer(&self) -> Result<String, String>;
+}
+
+#[cfg(feature = "secretsmanager")]
+fn env(k: &str, what: &str) -> Result<String, String> {
+    std::env::var(k).map_err(|_| format!("environment variable {k} is required for {what}"))
+}
+
+#[cfg(feature = "secretsmanager")]
+#[async_trait::async_trait]
+impl WireIdentity for nexus_ports::Aws {
+    async fn keys(&self) -> Result<KeyRing, String> {
+        use nexus_auth::KeySource;
+        nexus_auth::SecretsManagerKeys::new(
+            nexus_auth::aws_sdk_secretsmanager::Client::new(self.sdk()),
+            env("JWT_KEY_SECRET_ARN", "the token signing keys")?,
+        )
+        .load()
+        .await
+    }
+
+    fn issuer(&self) -> Result<String, String> {
+        env("JWT_ISSUER", "access tokens")
+    }
+}
+
+/// What the identity functions (`auth`, `me`, `orgs`, `invitations`) are
+/// built with. [`State::new`] wires the platform and the keys; a function
+/// adds the cipher only if it calls it (it stays [`nexus_ports::Unwired`]
+/// otherwise). None of them sends mail: the `account-mail` worker does
+/// ([`mail`]).
 pub struct State {
     pub platform: nexus_ports::Platform,
     pub keys: KeyRing,
@@ -71,29 +111,22 @@ impl State {
         }
     }
 
-    /// Production wiring: Platform from the environment, keys from Secrets
-    /// Manager (`JWT_KEY_SECRET_ARN`), SES (`MAIL_FROM`), KMS (`KMS_KEY_ID`).
-    pub async fn from_env() -> Result<Self, String> {
-        use nexus_auth::KeySource;
-        let var =
-            |k: &str| std::env::var(k).map_err(|_| format!("environment variable {k} is required"));
-        let sdk =
-            nexus_ports::aws_config::load_defaults(nexus_ports::BehaviorVersion::latest()).await;
-        let config = nexus_ports::Config::from_env()?;
-        let keys = nexus_auth::SecretsManagerKeys::new(
-            nexus_auth::aws_sdk_secretsmanager::Client::new(&sdk),
-            var("JWT_KEY_SECRET_ARN")?,
-        )
-        .load()
-        .await?;
+    /// The platform and the token keys; the cipher unwired.
+    pub async fn new(
+        w: &impl WireIdentity,
+        platform: nexus_ports::Platform,
+    ) -> Result<Self, String> {
         Ok(Self {
-            platform: nexus_ports::Platform::from_sdk(config, &sdk, None),
-            keys,
-            issuer: var("JWT_ISSUER")?,
-            cipher: std::sync::Arc::new(nexus_ports::cipher::KmsCipher::new(
-                nexus_ports::aws_sdk_kms::Client::new(&sdk),
-                var("KMS_KEY_ID")?,
-            )),
+            platform,
+            keys: w.keys().await?,
+            issuer: w.issuer()?,
+            cipher: std::sync::Arc::new(nexus_ports::Unwired("cipher")),
         })
+    }
+
+    /// Encryption of TOTP seeds (KMS in AWS, a local key locally).
+    pub fn cipher(mut self, w: &impl WireCipher) -> Result<Self, String> {
+        self.cipher = w.cipher()?;
+        Ok(self)
     }
 }

@@ -3,8 +3,12 @@
 //! with the field's pointer, never a 500.
 
 /// `closed_enum!(Name { Variant = "wire", ... })`: serde + OpenAPI + `parse`.
+///
+/// The wire string is taken as a `tt`, not a `literal`: a `literal` fragment
+/// reaches derive macros wrapped in an invisible group, which serde reads but
+/// utoipa's derive skips, so the OpenAPI enum listed the Rust variant names.
 macro_rules! closed_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:tt),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
                  serde::Serialize, serde::Deserialize, utoipa::ToSchema)]

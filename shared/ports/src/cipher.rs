@@ -24,17 +24,21 @@ pub trait Cipher: Send + Sync {
     ) -> Result<Vec<u8>, String>;
 }
 
+/// KMS `Encrypt`/`Decrypt` with an encryption context (feature `kms`).
+#[cfg(feature = "kms")]
 pub struct KmsCipher {
     client: aws_sdk_kms::Client,
     key_id: String,
 }
 
+#[cfg(feature = "kms")]
 impl KmsCipher {
     pub fn new(client: aws_sdk_kms::Client, key_id: String) -> Self {
         Self { client, key_id }
     }
 }
 
+#[cfg(feature = "kms")]
 #[async_trait]
 impl Cipher for KmsCipher {
     async fn encrypt(

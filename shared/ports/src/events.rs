@@ -14,7 +14,9 @@
 //! | call rejected with another 4xx (e.g. `ValidationException`) | per entry | each entry of that call is sent alone, and classified alone |
 
 use async_trait::async_trait;
+#[cfg(feature = "eventbridge")]
 use aws_sdk_eventbridge::error::{ProvideErrorMetadata, SdkError};
+#[cfg(feature = "eventbridge")]
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 /// One event to publish, as read from the outbox.
@@ -45,7 +47,8 @@ pub trait EventBus: Send + Sync {
     async fn publish(&self, events: &[OutboxEvent]) -> Result<Vec<PublishFailure>, String>;
 }
 
-/// EventBridge `PutEvents`, at most 10 entries per call.
+/// EventBridge `PutEvents`, at most 10 entries per call (feature `eventbridge`).
+#[cfg(feature = "eventbridge")]
 pub struct EventBridgeBus {
     client: aws_sdk_eventbridge::Client,
     bus_name: String,
@@ -81,6 +84,7 @@ pub fn chunks<'a>(events: &[&'a OutboxEvent]) -> Vec<Vec<&'a OutboxEvent>> {
 }
 
 /// How a failed `PutEvents` call is handled.
+#[cfg(feature = "eventbridge")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum CallFailure {
     /// Retry the whole call later (from the stream).
@@ -89,6 +93,7 @@ enum CallFailure {
     Rejected { code: String, message: String },
 }
 
+#[cfg(feature = "eventbridge")]
 fn classify_call<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: &SdkError<E>,
 ) -> CallFailure {
@@ -127,6 +132,7 @@ fn classify_call<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
+#[cfg(feature = "eventbridge")]
 impl EventBridgeBus {
     pub fn new(client: aws_sdk_eventbridge::Client, bus_name: String) -> Self {
         Self { client, bus_name }
@@ -137,6 +143,7 @@ pub fn entry_size(e: &OutboxEvent) -> usize {
     14 + e.source.len() + e.detail_type.len() + e.detail.len()
 }
 
+#[cfg(feature = "eventbridge")]
 impl EventBridgeBus {
     fn entry(&self, e: &OutboxEvent) -> PutEventsRequestEntry {
         let mut b = PutEventsRequestEntry::builder()
@@ -178,6 +185,7 @@ impl EventBridgeBus {
     }
 }
 
+#[cfg(feature = "eventbridge")]
 fn failed_all(
     chunk: &[&OutboxEvent],
     code: &str,
@@ -195,6 +203,7 @@ fn failed_all(
         .collect()
 }
 
+#[cfg(feature = "eventbridge")]
 #[async_trait]
 impl EventBus for EventBridgeBus {
     /// Never `Err`: a failed call fails its own entries (retryable or not,
@@ -271,7 +280,8 @@ pub trait DeadLetterQueue: Send + Sync {
 }
 
 /// SQS `SendMessage` (the body as JSON text; `ErrorCode` and `EventId` as
-/// message attributes).
+/// message attributes; feature `sqs`).
+#[cfg(feature = "sqs")]
 pub struct SqsDeadLetterQueue {
     client: aws_sdk_sqs::Client,
     queue_url: String,
@@ -288,6 +298,7 @@ impl SqsDeadLetterQueue {
     }
 }
 
+#[cfg(feature = "sqs")]
 #[async_trait]
 impl DeadLetterQueue for SqsDeadLetterQueue {
     async fn send(&self, letter: &DeadLetter) -> Result<(), String> {

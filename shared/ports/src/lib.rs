@@ -1,100 +1,206 @@
 //! Ports for every side effect, their AWS adapters, and the [`Platform`]
 //! bundle a function is built with.
 //!
-//! Production builds each adapter from the Lambda environment
-//! ([`Platform::from_env`]); the local platform builds the same adapters
-//! against local endpoints (DynamoDB Local, the embedded S3 server) and
-//! replaces the event bus, the scheduler and the clock with its own.
+//! Each AWS adapter sits behind a Cargo feature (`eventbridge`, `s3`,
+//! `scheduler`, `ses`, `kms`, `search`, `paging`), so a function compiles and
+//! links only the clients it calls. A function asks for its ports through a
+//! [`Wiring`] ([`wiring`]): production wires them from AWS ([`Aws`]), the
+//! local platform with its stand-ins; a port nobody asked for stays
+//! [`Unwired`] and fails loudly when called.
 
 pub mod cipher;
 pub mod config;
+#[cfg(feature = "paging")]
+pub mod cursor_key;
 pub mod events;
 pub mod mail;
 pub mod media;
 pub mod scheduler;
+#[cfg(feature = "search")]
 pub mod search;
+pub mod unwired;
+pub mod wiring;
 
 use std::sync::Arc;
 
-use nexus_core::time::{Clock, SystemClock};
+use nexus_core::time::Clock;
 use nexus_store::Store;
 
+pub use aws_config;
 pub use aws_config::{BehaviorVersion, SdkConfig};
 pub use config::Config;
-pub use events::{EventBridgeBus, EventBus, OutboxEvent, PublishFailure};
-pub use media::{MediaStore, PresignedRequest, S3Media};
-pub use scheduler::{EventBridgeScheduler, OneTimeSchedule, ScheduleTarget, Scheduler};
-pub use {aws_config, aws_sdk_kms, aws_sdk_sesv2};
+pub use events::{EventBus, OutboxEvent, PublishFailure};
+pub use media::{MediaStore, PresignedRequest};
+pub use scheduler::{OneTimeSchedule, ScheduleTarget, Scheduler};
+pub use unwired::Unwired;
+pub use wiring::{
+    Aws, WireCipher, WireDeadLetters, WireEvents, WireMail, WireMedia, WirePaging, WireScheduler,
+    WireSearch, Wiring,
+};
 
-/// Everything a function needs, built once per execution environment.
+#[cfg(feature = "eventbridge")]
+pub use events::EventBridgeBus;
+#[cfg(feature = "s3")]
+pub use media::S3Media;
+#[cfg(feature = "scheduler")]
+pub use scheduler::EventBridgeScheduler;
+
+/// The table, the clock and the ports a function asked for, built once per
+/// execution environment. Start with [`Platform::new`] (table and clock) and
+/// add ports with the builder methods; the rest stay [`Unwired`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), String> {
+/// use nexus_ports::{Aws, Platform, WirePaging, WireScheduler};
+/// // In a function's lib.rs: the one place that says what it calls.
+/// pub fn wire(w: &(impl WirePaging + WireScheduler)) -> Result<Platform, String> {
+///     Platform::new(w)?.paging(w)?.scheduler(w)
+/// }
+/// // In its main.rs (features "paging" and "scheduler" of nexus-ports):
+/// let platform = wire(&Aws::from_env().await?)?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Platform {
     pub config: Config,
     pub store: Store,
+    pub clock: Arc<dyn Clock>,
     pub events: Arc<dyn EventBus>,
     pub media: Arc<dyn MediaStore>,
-    pub clock: Arc<dyn Clock>,
     /// One-time schedules (EventBridge Scheduler; the local runner locally).
     pub scheduler: Arc<dyn Scheduler>,
 }
 
 impl Platform {
-    /// Production wiring from the Lambda environment (`TABLE_NAME`, …).
-    /// `AWS_ENDPOINT_URL_*` variables redirect any client, without code changes.
-    pub async fn from_env() -> Result<Self, String> {
-        let config = Config::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::from_sdk(config, &sdk, None))
+    /// The table (without a cursor key) and the clock; every other port unwired.
+    pub fn new(w: &impl Wiring) -> Result<Self, String> {
+        Ok(Self {
+            config: w.config().clone(),
+            store: w.table()?,
+            clock: w.clock(),
+            events: Arc::new(Unwired("events")),
+            media: Arc::new(Unwired("media")),
+            scheduler: Arc::new(Unwired("scheduler")),
+        })
     }
 
-    /// Wiring from an SDK configuration; `events` replaces EventBridge (local bus).
-    pub fn from_sdk(
-        config: Config,
-        sdk: &aws_config::SdkConfig,
-        events: Option<Arc<dyn EventBus>>,
-    ) -> Self {
-        let store = Store::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            config.table_name.clone(),
-            config.cursor_key.clone(),
-        );
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(sdk)
-                .force_path_style(config.s3_path_style)
-                .build(),
-        );
-        let events = events.unwrap_or_else(|| {
-            Arc::new(EventBridgeBus::new(
-                aws_sdk_eventbridge::Client::new(sdk),
-                config.event_bus_name.clone(),
-            ))
-        });
-        let scheduler = Arc::new(EventBridgeScheduler::new(
-            aws_sdk_scheduler::Client::new(sdk),
-            config
-                .schedule_group
-                .clone()
-                .unwrap_or_else(|| "default".into()),
-        ));
-        Self {
-            media: Arc::new(S3Media::new(s3, config.media_bucket.clone())),
-            events,
-            store,
-            clock: Arc::new(SystemClock),
-            scheduler,
-            config,
-        }
+    /// The pagination cursor key: every function that queries the table.
+    pub fn paging(mut self, w: &impl WirePaging) -> Result<Self, String> {
+        self.store = self.store.with_cursor_key_source(w.cursor_key()?);
+        Ok(self)
     }
 
-    /// Replace the scheduler (the local platform's runner).
-    pub fn with_scheduler(mut self, scheduler: Arc<dyn Scheduler>) -> Self {
-        self.scheduler = scheduler;
-        self
+    /// The event bus.
+    pub fn events(mut self, w: &impl WireEvents) -> Result<Self, String> {
+        self.events = w.events()?;
+        Ok(self)
     }
 
-    /// Replace the clock (the local platform's adjustable clock, tests).
+    /// The media bucket.
+    pub fn media(mut self, w: &impl WireMedia) -> Result<Self, String> {
+        self.media = w.media()?;
+        Ok(self)
+    }
+
+    /// One-time schedules.
+    pub fn scheduler(mut self, w: &impl WireScheduler) -> Result<Self, String> {
+        self.scheduler = w.scheduler()?;
+        Ok(self)
+    }
+
+    /// Replace the clock (tests).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sdk() -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build()
+    }
+
+    fn config() -> Config {
+        Config {
+            table_name: Some("t".into()),
+            event_bus_name: Some("b".into()),
+            media_bucket: Some("m".into()),
+            cursor_key_secret_arn: Some("arn:aws:secretsmanager:us-east-1:1:secret:c".into()),
+            stage: "test".into(),
+            ..Config::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_port_the_function_did_not_ask_for_fails_naming_it() {
+        let platform = Platform::new(&Aws::new(config(), sdk())).unwrap();
+        let err = platform.events.publish(&[]).await.unwrap_err();
+        assert!(
+            err.contains("`events` port is not wired") && err.contains(".events(w)"),
+            "{err}"
+        );
+        let err = platform.media.size("k").await.unwrap_err();
+        assert!(err.contains("`media` port is not wired"), "{err}");
+        let err = platform.scheduler.cancel("s").await.unwrap_err();
+        assert_eq!(err.status(), 500);
+        assert!(
+            matches!(&err, nexus_core::Error::Internal(m) if m.contains("`scheduler` port is not wired")),
+            "{err:?}"
+        );
+        // And the table refuses queries until paging is wired.
+        let q = nexus_store::Query::new(nexus_store::Index::Table, "T#a", "a/x");
+        let err = platform
+            .store
+            .query::<nexus_core::org::Membership>(q)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, nexus_core::Error::Internal(m) if m.contains("no pagination cursor key wired")),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn wired_ports_replace_the_stand_ins() {
+        let aws = Aws::new(config(), sdk());
+        let platform = Platform::new(&aws)
+            .unwrap()
+            .paging(&aws)
+            .unwrap()
+            .events(&aws)
+            .unwrap()
+            .scheduler(&aws)
+            .unwrap();
+        // No call is made here; a wired port is no longer the stand-in.
+        assert!(format!("{:?}", platform.store).contains("Lazy"));
+        let unwired = Platform::new(&aws).unwrap();
+        assert!(format!("{:?}", unwired.store).contains("Unwired"));
+    }
+
+    #[test]
+    fn wiring_a_port_without_its_variable_names_the_variable() {
+        let aws = Aws::new(Config::default(), sdk());
+        let err = Platform::new(&aws).err().unwrap();
+        assert!(
+            err.contains("TABLE_NAME is required to wire the table"),
+            "{err}"
+        );
+        let aws = Aws::new(
+            Config {
+                table_name: Some("t".into()),
+                ..Config::default()
+            },
+            sdk(),
+        );
+        let err = Platform::new(&aws).unwrap().paging(&aws).err().unwrap();
+        assert!(err.contains("CURSOR_KEY_SECRET_ARN"), "{err}");
+        let err = Platform::new(&aws).unwrap().events(&aws).err().unwrap();
+        assert!(err.contains("EVENT_BUS_NAME"), "{err}");
     }
 }

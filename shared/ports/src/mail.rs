@@ -27,18 +27,21 @@ pub trait Mailer: Send + Sync {
     async fn send(&self, email: &Email) -> Result<(), String>;
 }
 
-/// Amazon SES v2 `SendEmail` (simple content, UTF-8).
+/// Amazon SES v2 `SendEmail` (simple content, UTF-8; feature `ses`).
+#[cfg(feature = "ses")]
 pub struct SesMailer {
     client: aws_sdk_sesv2::Client,
     from: String,
 }
 
+#[cfg(feature = "ses")]
 impl SesMailer {
     pub fn new(client: aws_sdk_sesv2::Client, from: String) -> Self {
         Self { client, from }
     }
 }
 
+#[cfg(feature = "ses")]
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, email: &Email) -> Result<(), String> {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+#[cfg(feature = "s3")]
 use aws_sdk_s3::presigning::PresigningConfig;
 
 /// A presigned HTTP request a client performs directly against the bucket.
@@ -34,17 +35,21 @@ pub trait MediaStore: Send + Sync {
     async fn size(&self, key: &str) -> Result<Option<u64>, String>;
 }
 
+/// Presigned S3 requests and `HeadObject` (feature `s3`).
+#[cfg(feature = "s3")]
 pub struct S3Media {
     client: aws_sdk_s3::Client,
     bucket: String,
 }
 
+#[cfg(feature = "s3")]
 impl S3Media {
     pub fn new(client: aws_sdk_s3::Client, bucket: String) -> Self {
         Self { client, bucket }
     }
 }
 
+#[cfg(feature = "s3")]
 fn presigned(r: aws_sdk_s3::presigning::PresignedRequest, expires: Duration) -> PresignedRequest {
     PresignedRequest {
         method: r.method().to_owned(),
@@ -57,6 +62,7 @@ fn presigned(r: aws_sdk_s3::presigning::PresignedRequest, expires: Duration) -> 
     }
 }
 
+#[cfg(feature = "s3")]
 #[async_trait]
 impl MediaStore for S3Media {
     async fn presign_upload(

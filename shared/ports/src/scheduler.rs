@@ -46,6 +46,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+#[cfg(feature = "scheduler")]
 use aws_sdk_scheduler::types::{
     ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
     RetryPolicy as SdkRetry, Target,
@@ -351,12 +352,15 @@ pub async fn cancel_all(scheduler: &Arc<dyn Scheduler>, names: Vec<String>) -> R
     .await
 }
 
-/// EventBridge Scheduler (`CreateSchedule` / `DeleteSchedule`) in one group.
+/// EventBridge Scheduler (`CreateSchedule` / `DeleteSchedule`) in one group
+/// (feature `scheduler`).
+#[cfg(feature = "scheduler")]
 pub struct EventBridgeScheduler {
     client: aws_sdk_scheduler::Client,
     group: String,
 }
 
+#[cfg(feature = "scheduler")]
 impl EventBridgeScheduler {
     /// `group`: the schedule group (`SCHEDULE_GROUP`; AWS's is `default`).
     pub fn new(client: aws_sdk_scheduler::Client, group: String) -> Self {
@@ -364,6 +368,7 @@ impl EventBridgeScheduler {
     }
 }
 
+#[cfg(feature = "scheduler")]
 fn sdk_error<E>(op: &str, e: &aws_sdk_scheduler::error::SdkError<E>) -> Error
 where
     E: aws_sdk_scheduler::error::ProvideErrorMetadata + std::error::Error + 'static,
@@ -390,6 +395,7 @@ where
     }
 }
 
+#[cfg(feature = "scheduler")]
 #[async_trait]
 impl Scheduler for EventBridgeScheduler {
     async fn schedule_once(&self, s: &OneTimeSchedule) -> Result<(), Error> {

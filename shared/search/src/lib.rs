@@ -12,7 +12,8 @@
 //! ascending, so pages never overlap and never skip a creator while the index
 //! is unchanged.
 //!
-//! With the `s3` feature, [`snapshot`] ships the tantivy index through S3 for
+//! The engine is behind the `tantivy` feature: without it the crate is the
+//! port and its types only. With the `s3` feature, [`snapshot`] ships the tantivy index through S3 for
 //! Lambda: one [`SnapshotWriter`] publishes, many [`SnapshotReader`]s pull
 //! (see `README.md`).
 
@@ -22,14 +23,18 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "bench")]
 pub mod bench;
+#[cfg(feature = "tantivy")]
 mod cursor;
+#[cfg(feature = "tantivy")]
 mod query;
 #[cfg(feature = "s3")]
 pub mod snapshot;
+#[cfg(feature = "tantivy")]
 pub mod tantivy_adapter;
 
 #[cfg(feature = "s3")]
 pub use snapshot::{S3Snapshots, SnapshotReader, SnapshotWriter};
+#[cfg(feature = "tantivy")]
 pub use tantivy_adapter::{IndexOptions, TantivySearch, RATE_CURRENCIES};
 
 /// Platforms a [`PlatformStats`] or [`SearchQuery::platform`] may name.
@@ -236,6 +241,7 @@ pub enum SearchError {
     Backend(String),
 }
 
+#[cfg(feature = "tantivy")]
 impl SearchError {
     pub(crate) fn invalid(
         pointer: &'static str,

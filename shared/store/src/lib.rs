@@ -8,6 +8,7 @@
 
 pub use aws_sdk_dynamodb;
 
+pub mod cursors;
 pub mod entity;
 pub mod error;
 pub mod idempotency;
@@ -15,6 +16,7 @@ pub mod repos;
 pub mod store;
 pub mod tx;
 
+pub use cursors::CursorKeySource;
 pub use entity::{attr, Entity, Key};
 pub use error::StoreError;
 pub use idempotency::{Claim, StoredResponse};

@@ -6,6 +6,9 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use nexus_core::cursor::CursorKey;
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::cursors::{CursorKeySource, Cursors};
 
 use crate::entity::{attr, from_item, to_item, Entity, Item, Key};
 use crate::error::StoreError;
@@ -83,20 +86,40 @@ pub struct Page<T> {
 pub struct Store {
     client: aws_sdk_dynamodb::Client,
     table: String,
-    cursor_key: CursorKey,
+    cursors: Cursors,
 }
 
 impl Store {
+    /// A store whose cursors are sealed with `cursor_key`.
     pub fn new(
         client: aws_sdk_dynamodb::Client,
         table: impl Into<String>,
         cursor_key: CursorKey,
     ) -> Self {
+        Self::without_cursor_key(client, table).with_cursor_key(cursor_key)
+    }
+
+    /// A store for a function that never queries: every [`Store::query`]
+    /// fails with an error saying the cursor key is not wired.
+    pub fn without_cursor_key(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
-            cursor_key,
+            cursors: Cursors::Unwired,
         }
+    }
+
+    /// Seal cursors with `cursor_key`.
+    pub fn with_cursor_key(mut self, cursor_key: CursorKey) -> Self {
+        self.cursors = Cursors::Fixed(cursor_key);
+        self
+    }
+
+    /// Seal cursors with the key `source` resolves when a cursor is first
+    /// sealed or opened (then kept for the life of the process).
+    pub fn with_cursor_key_source(mut self, source: Arc<dyn CursorKeySource>) -> Self {
+        self.cursors = Cursors::lazy(source);
+        self
     }
 
     pub fn table_name(&self) -> &str {
@@ -222,15 +245,54 @@ impl Store {
     /// One page of a query. The cursor is sealed with the query's scope, so
     /// it can't be read, forged or used for another tenant's listing.
     pub async fn query<E: Entity>(&self, q: Query) -> Result<Page<E>, nexus_core::Error> {
-        let (pk_name, sk_name, index_name) = q.index.names();
+        self.cursors.check()?;
+        let (pk_name, _, _) = q.index.names();
         let start = match &q.cursor {
             Some(c) => Some(decode_start_key(
-                self.cursor_key.open(&q.scope, c)?,
+                self.cursors.key().await?.open(&q.scope, c)?,
                 &q,
                 pk_name,
             )?),
             None => None,
         };
+        let (items, last) = self.page(&q, start).await?;
+        let next_cursor = match last {
+            Some(k) => Some(
+                self.cursors
+                    .key()
+                    .await?
+                    .seal(&q.scope, &encode_start_key(&k)),
+            ),
+            None => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Every item of a query (from the start; `q.cursor` is ignored),
+    /// following DynamoDB's `LastEvaluatedKey` page by page. No cursor leaves
+    /// the process, so no cursor key is needed: functions that only read
+    /// whole (small) collections, like the authorizer reading a brand's
+    /// agency grants, don't wire `paging`.
+    pub async fn query_all<E: Entity>(&self, q: Query) -> Result<Vec<E>, nexus_core::Error> {
+        let mut out = vec![];
+        let mut start = None;
+        loop {
+            let (items, last) = self.page(&q, start).await?;
+            out.extend(items);
+            match last {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// One `Query` call: the items and DynamoDB's `LastEvaluatedKey`.
+    async fn page<E: Entity>(
+        &self,
+        q: &Query,
+        start: Option<Item>,
+    ) -> Result<(Vec<E>, Option<Item>), nexus_core::Error> {
+        let (pk_name, sk_name, index_name) = q.index.names();
         let mut names = HashMap::from([("#pk".to_string(), pk_name.to_string())]);
         let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(q.pk.clone()))]);
         let mut cond = "#pk = :pk".to_string();
@@ -259,10 +321,7 @@ impl Store {
             .into_iter()
             .map(from_item)
             .collect::<Result<Vec<E>, _>>()?;
-        let next_cursor = out
-            .last_evaluated_key
-            .map(|k| self.cursor_key.seal(&q.scope, &encode_start_key(&k)));
-        Ok(Page { items, next_cursor })
+        Ok((items, out.last_evaluated_key))
     }
 }
 

@@ -299,3 +299,117 @@ async fn health_ping_reads_the_table() {
     assert!(missing.ping().await.is_err());
     let _ = Key::new("a", "b");
 }
+
+/// Counts resolutions; fails the first `fail_first` of them.
+struct CountingSource {
+    calls: std::sync::atomic::AtomicUsize,
+    fail_first: usize,
+}
+
+#[async_trait::async_trait]
+impl nexus_store::CursorKeySource for CountingSource {
+    async fn cursor_key(&self) -> Result<CursorKey, String> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n < self.fail_first {
+            return Err("GetSecretValue: ThrottlingException".into());
+        }
+        Ok(CursorKey::new("test-cursor-key"))
+    }
+}
+
+#[tokio::test]
+async fn a_lazy_cursor_key_is_resolved_when_first_needed_then_kept() {
+    let s = store().await;
+    let user = UserId::new();
+    for i in 0..3 {
+        orgs::create(&s, &new_org(&format!("Org {i}"), &user))
+            .await
+            .unwrap();
+    }
+    let source = std::sync::Arc::new(CountingSource {
+        calls: 0.into(),
+        fail_first: 1,
+    });
+    let lazy = Store::without_cursor_key(s.client().clone(), s.table_name())
+        .with_cursor_key_source(source.clone());
+    let calls = || source.calls.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(calls(), 0, "nothing is resolved at construction");
+    // A listing that fits one page needs no key.
+    let all = orgs::list_for_user(&lazy, &user, 10, None).await.unwrap();
+    assert_eq!(
+        (all.items.len(), all.next_cursor.is_none(), calls()),
+        (3, true, 0)
+    );
+    // The first cursor resolves it; a failed resolution is an internal error
+    // (logged, never shown) and is tried again on the next request.
+    let failed = orgs::list_for_user(&lazy, &user, 2, None)
+        .await
+        .unwrap_err();
+    assert_eq!(failed.status(), 500);
+    let page = orgs::list_for_user(&lazy, &user, 2, None).await.unwrap();
+    let next = orgs::list_for_user(&lazy, &user, 2, page.next_cursor.clone())
+        .await
+        .unwrap();
+    assert_eq!(next.items.len(), 1);
+    assert_eq!(calls(), 2, "resolved once, after one failure");
+    // The same key as a fixed-key store: cursors are interchangeable.
+    let fixed = orgs::list_for_user(&s, &user, 2, page.next_cursor)
+        .await
+        .unwrap();
+    assert_eq!(fixed.items.len(), 1);
+}
+
+#[tokio::test]
+async fn a_store_without_a_cursor_key_refuses_every_query_with_a_clear_error() {
+    let s = store().await;
+    let user = UserId::new();
+    orgs::create(&s, &new_org("Solo", &user)).await.unwrap();
+    let unwired = Store::without_cursor_key(s.client().clone(), s.table_name());
+    // Even a listing that would fit one page: the missing wiring shows on the
+    // first query, not on the first long listing.
+    let err = orgs::list_for_user(&unwired, &user, 10, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 500);
+    let Error::Internal(cause) = err else {
+        panic!("internal error expected")
+    };
+    assert!(
+        cause.contains("no pagination cursor key wired") && cause.contains("CURSOR_KEY_SECRET_ARN"),
+        "{cause}"
+    );
+    // Reads and writes don't need it.
+    unwired.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_whole_collection_is_read_across_dynamodb_pages_without_a_cursor_key() {
+    let s = store().await;
+    let user = UserId::new();
+    let mut expected = vec![];
+    for i in 0..7 {
+        let c = new_org(&format!("Org {i}"), &user);
+        orgs::create(&s, &c).await.unwrap();
+        expected.push(c.org.id);
+    }
+    // No cursor leaves the process, so a store without a cursor key (the
+    // authorizer's) reads it all, three items per DynamoDB call.
+    let unwired = Store::without_cursor_key(s.client().clone(), s.table_name());
+    let q = nexus_store::Query::new(
+        nexus_store::Index::Gsi1,
+        format!("USER#{user}"),
+        format!("{user}/orgs"),
+    )
+    .prefix("ORG#")
+    .limit(3);
+    let mut seen: Vec<_> = unwired
+        .query_all::<Membership>(q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.org_id)
+        .collect();
+    seen.sort();
+    expected.sort();
+    assert_eq!(seen, expected);
+}

@@ -131,18 +131,12 @@ pub async fn grants_page(
     store.query(q).await
 }
 
-/// Every grant a brand gave (all pages).
+/// Every grant a brand gave (all pages; needs no cursor key).
 pub async fn grants_of(store: &Store, brand: &OrgId) -> Result<Vec<AgencyGrant>, Error> {
-    let mut out = vec![];
-    let mut cursor = None;
-    loop {
-        let page = grants_page(store, brand, 100, cursor).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    let q = Query::new(Index::Table, tenant_pk(brand), format!("{brand}/grants"))
+        .prefix("GRANT#")
+        .limit(100);
+    store.query_all(q).await
 }
 
 pub async fn grant(
