@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::functions::Handler;
+use crate::parity::ParityMode;
 
 /// Where DynamoDB comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,12 +87,20 @@ pub struct Options {
     pub jwt_issuer: String,
     /// Base URL of the web app, for links in e-mails (`APP_URL`).
     pub app_url: String,
+    /// Sender of e-mail (the `MailFrom` parameter; `MAIL_FROM` is
+    /// "NEXUS <this>"). The local outbox keeps mail; IAM parity checks
+    /// `ses:FromAddress` against it.
+    pub mail_from: String,
     /// `STAGE`; also names the bus `nexus-<stage>`.
     pub stage: String,
     pub timing: Timing,
     /// Replace registered handlers by function crate name (e.g. `"audit"`):
     /// tests use this to make a function fail, panic or hang.
     pub overrides: BTreeMap<String, Handler>,
+    /// What a call a function's template.yaml policies would not allow does:
+    /// a `parity` warning (`make dev`), or also an `AccessDeniedException`
+    /// like AWS (tests). See [`crate::parity`].
+    pub parity: ParityMode,
 }
 
 pub const DEFAULT_PORT: u16 = 4000;
@@ -100,6 +109,7 @@ pub const DEFAULT_DYNAMODB_PORT: u16 = 8000;
 pub const DEFAULT_TABLE: &str = "nexus-local";
 pub const DEFAULT_ISSUER: &str = "https://api.nexus.local";
 pub const DEFAULT_APP_URL: &str = "https://app.nexus.local";
+pub const DEFAULT_MAIL_FROM: &str = "no-reply@nexus.local";
 
 impl Default for Options {
     /// `make dev`: the repository's template and `.nexus/`, default ports.
@@ -118,9 +128,11 @@ impl Default for Options {
             template: root.join("template.yaml"),
             jwt_issuer: DEFAULT_ISSUER.into(),
             app_url: DEFAULT_APP_URL.into(),
+            mail_from: DEFAULT_MAIL_FROM.into(),
             stage: "local".into(),
             timing: Timing::default(),
             overrides: BTreeMap::new(),
+            parity: ParityMode::Warn,
         }
     }
 }
@@ -147,6 +159,7 @@ impl Options {
                 scheduler_max_retries: 3,
                 ..Timing::default()
             },
+            parity: ParityMode::Refuse,
             ..Self::default()
         }
     }

@@ -283,7 +283,8 @@ impl Functions {
                                     def.logical_id, def.name
                                 )
                             })?;
-                    build(deps)
+                    let wiring = deps.for_function(&def.logical_id)?;
+                    build(&wiring)
                         .await
                         .map_err(|e| format!("{} (functions/{}): {e}", def.logical_id, def.name))?
                 }
@@ -415,6 +416,8 @@ mod tests {
             search: Arc::new(nexus_search::TantivySearch::in_memory().unwrap()),
             keys: nexus_auth::KeyRing::from_secrets(&"s".repeat(40), &[]).unwrap(),
             issuer: "iss".into(),
+            parity: None,
+            guard: None,
             dead_letters: crate::dlq::DeadLetters::new(
                 std::env::temp_dir().join("nexus-unused-dlq"),
             ),

@@ -118,6 +118,77 @@ pub struct LocalNames {
 }
 
 impl LocalNames {
+    /// The local platform's resources: the table, buckets (`(name, logical
+    /// id)`), the bus, the schedule group, and the parameters: `parameters`
+    /// (the local platform's own values, e.g. `MailFrom`), else their
+    /// defaults (the local platform runs the dev stage). The SES identity is
+    /// `MailFrom`'s domain, as in the template.
+    pub fn for_platform(
+        template: &Template,
+        parameters: &[(&str, String)],
+        table: &str,
+        buckets: &[(String, String)],
+        bus: &str,
+        schedule_group: &str,
+    ) -> Self {
+        let mut names = Self::default();
+        if let Some(params) = template
+            .root()
+            .get("Parameters")
+            .and_then(|p| p.as_mapping())
+        {
+            for k in params.keys().filter_map(|k| k.as_str()) {
+                if let Some(v) = template.parameter_default(k) {
+                    names.refs.insert(k.to_owned(), v);
+                }
+            }
+        }
+        for (k, v) in parameters {
+            names.refs.insert((*k).to_owned(), v.clone());
+        }
+        let (region, account) = (crate::REGION, crate::ACCOUNT_ID);
+        let mut one = |ty: &str, name: &str, arn: String| {
+            for (id, _) in template.resources_of_type(ty) {
+                names.refs.insert(id.clone(), name.to_owned());
+                names.attrs.insert(format!("{id}.Arn"), arn.clone());
+            }
+        };
+        one("AWS::DynamoDB::Table", table, table_arn(table));
+        one(
+            "AWS::Events::EventBus",
+            bus,
+            format!("arn:aws:events:{region}:{account}:event-bus/{bus}"),
+        );
+        one(
+            "AWS::Scheduler::ScheduleGroup",
+            schedule_group,
+            format!("arn:aws:scheduler:{region}:{account}:schedule-group/{schedule_group}"),
+        );
+        for (id, _) in template.resources_of_type("AWS::DynamoDB::Table") {
+            names.attrs.insert(
+                format!("{id}.StreamArn"),
+                format!("{}/stream/local", table_arn(table)),
+            );
+        }
+        for (name, id) in buckets {
+            names.refs.insert(id.clone(), name.clone());
+            names
+                .attrs
+                .insert(format!("{id}.Arn"), format!("arn:aws:s3:::{name}"));
+        }
+        let domain = names
+            .refs
+            .get("MailFrom")
+            .and_then(|m| m.rsplit_once('@'))
+            .map(|(_, d)| d.to_owned());
+        if let Some(domain) = domain {
+            for (id, _) in template.resources_of_type("AWS::SES::EmailIdentity") {
+                names.refs.insert(id, domain.clone());
+            }
+        }
+        names
+    }
+
     /// Resolve a placeholder (pseudo parameters, `X`, `X.Attr`); unknown
     /// queues, functions and secrets get their local ARNs by convention.
     pub fn lookup(&self, template: &Template, name: &str) -> Option<String> {

@@ -224,6 +224,7 @@ pub struct LocalPlatform {
     clock: Arc<LocalClock>,
     scheduler: LocalScheduler,
     activities: Vec<(String, Arc<Activity>)>,
+    parity: Arc<crate::parity::Parity>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<(String, JoinHandle<()>)>,
     summary: Summary,
@@ -384,6 +385,7 @@ impl LocalPlatform {
         .await
         .map_err(StartError::State)?;
         let dlq = DeadLetters::new(state.dlq());
+        let parity = crate::parity::Parity::new(opts.parity);
         let bus = LocalBus::new(
             format!("nexus-{}", opts.stage),
             dlq.clone(),
@@ -445,6 +447,24 @@ impl LocalPlatform {
             dead_letters: dlq.clone(),
             keys: keys.clone(),
             issuer: opts.jwt_issuer.clone(),
+            parity: Some(crate::wiring::ParitySetup {
+                parity: parity.clone(),
+                names: Arc::new(crate::parity::LocalNames::for_platform(
+                    &template,
+                    &[
+                        ("MailFrom", opts.mail_from.clone()),
+                        ("AppUrl", opts.app_url.clone()),
+                        ("JwtIssuer", opts.jwt_issuer.clone()),
+                        ("Stage", opts.stage.clone()),
+                    ],
+                    &opts.table_name,
+                    &buckets,
+                    bus.name(),
+                    scheduler.group(),
+                )),
+                template: Arc::new(template.clone()),
+            }),
+            guard: None,
             asked: Default::default(),
         };
         let platform = deps.full_platform().map_err(StartError::Other)?;
@@ -565,10 +585,17 @@ impl LocalPlatform {
             clock,
             scheduler,
             activities,
+            parity,
             shutdown,
             tasks,
             summary,
         })
+    }
+
+    /// Calls functions made that their template.yaml policies do not allow
+    /// (each distinct one once; see [`crate::parity`]).
+    pub fn parity_violations(&self) -> Vec<crate::parity::Violation> {
+        self.parity.violations()
     }
 
     /// `http://127.0.0.1:<port>` (no trailing slash).
