@@ -80,7 +80,7 @@ dev: tools
 	cargo run -p nexus-local --bin nexus-local -- $(ARGS)
 
 bench: tools
-	cargo run --release -p nexus-bench -- $(ARGS)
+	cargo run --profile tooling -p nexus-bench -- $(ARGS)
 
 # Property-based fuzzing of the running API from its own /openapi.json: no 5xx,
 # and every response conforms to the document (status, content type, headers,
