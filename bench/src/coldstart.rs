@@ -71,6 +71,32 @@ pub fn template_env(template: &Template, logical_id: &str) -> Vec<(String, Strin
         .collect()
 }
 
+/// A function binary started as Lambda starts it: the Runtime API at `addr`,
+/// the Lambda variables, test credentials, every AWS endpoint at `addr`
+/// (stand-ins), then `env` (the function's own, from the template), and
+/// `RUST_LOG=error` (init and handler logs are not what is timed).
+pub fn lambda_process(
+    bin: &std::path::Path,
+    addr: std::net::SocketAddr,
+    env: &[(String, String)],
+) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(bin);
+    c.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_ENDPOINT_URL", format!("http://{addr}"))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("RUST_LOG", "error");
+    c
+}
+
 /// Times `runs` cold inits of `bin` with `env` (see [`template_env`]) on top
 /// of what the Lambda service sets.
 pub async fn measure(
@@ -99,23 +125,9 @@ pub async fn measure(
         let (tx, mut rx) = mpsc::channel(1);
         *api.polled.lock().await = Some(tx);
         let started = Instant::now();
-        let mut child = tokio::process::Command::new(bin)
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "bench")
-            .env("AWS_SECRET_ACCESS_KEY", "bench")
-            .env("AWS_ENDPOINT_URL", format!("http://{addr}"))
+        let mut child = lambda_process(bin, addr, env)
             // Path-style S3 addressing, so the SDK talks to this stand-in.
             .env("S3_FORCE_PATH_STYLE", "true")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            // Quieter than the template's LogLevel: init logs are not what we time.
-            .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

@@ -178,21 +178,9 @@ pub async fn measure(
         .map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let mut child = tokio::process::Command::new(bin)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "bench")
-        .env("AWS_SECRET_ACCESS_KEY", "bench")
-        .env("AWS_ENDPOINT_URL", format!("http://{addr}"))
+    let mut child = crate::coldstart::lambda_process(bin, addr, env)
+        // The store talks to DynamoDB Local; other AWS calls to the stand-ins.
         .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
