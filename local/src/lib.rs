@@ -42,6 +42,7 @@ pub mod scheduler;
 pub mod state;
 pub mod streams;
 pub mod wiring;
+pub mod worker;
 
 pub use clock::LocalClock;
 pub use config::{DynamoDb, Options, Timing};

@@ -20,7 +20,8 @@
 //!
 //! # Workers: the extension point
 //!
-//! Background components implement [`Worker`]: a name, an [`Activity`]
+//! Background components implement [`Worker`] (in [`crate::worker`], which
+//! both this module and the workers import): a name, an [`Activity`]
 //! (what [`LocalPlatform::settle`] watches) and `run`, which loops until the
 //! [`Shutdown`] fires. Today the workers are the stream consumers (one per
 //! `Type: DynamoDB` event in the template), built in
@@ -34,7 +35,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,11 +48,12 @@ use crate::clock::LocalClock;
 use crate::config::{DynamoDb, Options};
 use crate::dlq::DeadLetters;
 use crate::eventbridge::{self, LocalBus};
-use crate::functions::{self, BoxFuture, Deps, Functions};
+use crate::functions::{self, Deps, Functions};
 use crate::gateway::{self, Gateway};
 use crate::scheduler::{AsyncInvoke, LocalScheduler};
 use crate::state::StateDir;
 use crate::streams::{self, ConsumerConfig, StreamConsumer};
+use crate::worker::{Activity, Shutdown, Worker};
 
 /// Why the platform did not start.
 #[derive(Debug, thiserror::Error)]
@@ -89,111 +90,6 @@ impl StartError {
 pub struct SettleTimeout {
     pub busy: String,
     pub after: Duration,
-}
-
-/// The stop signal every task watches.
-#[derive(Debug, Clone)]
-pub struct Shutdown(watch::Receiver<bool>);
-
-impl Shutdown {
-    pub fn is_triggered(&self) -> bool {
-        *self.0.borrow()
-    }
-
-    /// Resolves once the platform stops (or is dropped).
-    pub async fn triggered(&mut self) {
-        while !*self.0.borrow_and_update() {
-            if self.0.changed().await.is_err() {
-                return;
-            }
-        }
-    }
-
-    /// Sleep, waking early on shutdown; true when shutting down.
-    pub async fn sleep(&mut self, d: Duration) -> bool {
-        tokio::select! {
-            _ = self.triggered() => true,
-            _ = tokio::time::sleep(d) => self.is_triggered(),
-        }
-    }
-}
-
-/// What a component has taken on and whether it is idle, for
-/// [`LocalPlatform::settle`].
-///
-/// A *counting* activity (the bus) is idle when nothing is in flight. A
-/// *polling* activity (a stream consumer) is idle once a poll that started
-/// after the observed position found nothing to do.
-#[derive(Debug)]
-pub struct Activity {
-    polling: bool,
-    work: AtomicU64,
-    in_flight: AtomicU64,
-    ticks: AtomicU64,
-    idle_tick: AtomicU64,
-}
-
-/// Marks one unit of work in flight until dropped.
-#[derive(Debug)]
-pub struct Busy(Arc<Activity>);
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl Activity {
-    fn with(polling: bool) -> Self {
-        Self {
-            polling,
-            work: AtomicU64::new(0),
-            in_flight: AtomicU64::new(0),
-            ticks: AtomicU64::new(0),
-            idle_tick: AtomicU64::new(0),
-        }
-    }
-    pub fn counting() -> Self {
-        Self::with(false)
-    }
-    pub fn polling() -> Self {
-        Self::with(true)
-    }
-    /// Record `n` items taken on (events accepted, records read).
-    pub fn took(&self, n: u64) {
-        self.work.fetch_add(n, Ordering::SeqCst);
-    }
-    pub fn begin(self: &Arc<Self>) -> Busy {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        Busy(self.clone())
-    }
-    /// Start a poll; returns its number.
-    pub fn tick(&self) -> u64 {
-        self.ticks.fetch_add(1, Ordering::SeqCst) + 1
-    }
-    /// Poll `tick` found nothing to do.
-    pub fn idle_at(&self, tick: u64) {
-        self.idle_tick.fetch_max(tick, Ordering::SeqCst);
-    }
-    pub fn work(&self) -> u64 {
-        self.work.load(Ordering::SeqCst)
-    }
-    pub fn position(&self) -> u64 {
-        self.ticks.load(Ordering::SeqCst)
-    }
-    pub fn idle_since(&self, position: u64) -> bool {
-        self.in_flight.load(Ordering::SeqCst) == 0
-            && (!self.polling || self.idle_tick.load(Ordering::SeqCst) > position)
-    }
-}
-
-/// A background component started and stopped with the platform (see the
-/// module docs).
-pub trait Worker: Send + Sync + 'static {
-    fn name(&self) -> String;
-    fn activity(&self) -> Arc<Activity>;
-    /// Run until `shutdown` fires.
-    fn run(self: Arc<Self>, shutdown: Shutdown) -> BoxFuture<()>;
 }
 
 /// Counts of what the template wired.
@@ -545,7 +441,7 @@ impl LocalPlatform {
             rules: bus.rules().len(),
             stream_sources: sources.len(),
         };
-        let gw_shutdown = Shutdown(rx.clone());
+        let gw_shutdown = Shutdown::new(rx.clone());
         tasks.push((
             "gateway".to_owned(),
             tokio::spawn(async move {
@@ -559,13 +455,16 @@ impl LocalPlatform {
             tokio::spawn(crate::s3::serve(
                 s3_listener,
                 s3_service,
-                Shutdown(rx.clone()),
+                Shutdown::new(rx.clone()),
             )),
         ));
         let mut activities = vec![("event bus".to_owned(), bus.activity())];
         for w in workers {
             activities.push((w.name(), w.activity()));
-            tasks.push((w.name(), tokio::spawn(w.clone().run(Shutdown(rx.clone())))));
+            tasks.push((
+                w.name(),
+                tokio::spawn(w.clone().run(Shutdown::new(rx.clone()))),
+            ));
         }
 
         Ok(Self {

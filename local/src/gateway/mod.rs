@@ -30,7 +30,7 @@ use nexus_wiring::template::{Route, Template};
 use serde_json::Value;
 
 use crate::functions::{invoke, Function, Functions, Handler, InvokeError};
-use crate::platform::Shutdown;
+use crate::worker::Shutdown;
 use cors::CorsPolicy;
 
 /// HTTP API payload limit.
