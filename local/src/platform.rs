@@ -26,12 +26,11 @@
 //! [`Shutdown`] fires. Today the workers are the stream consumers (one per
 //! `Type: DynamoDB` event in the template), built in
 //! [`LocalPlatform::start`] where the `workers` list is assembled, and the
-//! one-time schedule runner ([`crate::scheduler::SchedulerRunner`]). The Step
-//! Functions runner (`AWS::Serverless::StateMachine`) is meant to be added to
-//! that same list as a sibling worker: they get the shutdown signal, are
-//! joined on stop, and count towards `settle` through their `Activity`
-//! (`Activity::counting` for executions in flight, `Activity::polling` for
-//! a timer loop).
+//! one-time schedule runner ([`crate::scheduler::SchedulerRunner`]) and the
+//! Step Functions runner ([`crate::workflows::LocalWorkflows`]): they get the
+//! shutdown signal, are joined on stop, and count towards `settle` through
+//! their `Activity` (`Activity::counting` for work in flight,
+//! `Activity::polling` for a timer loop).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -99,6 +98,7 @@ pub struct Summary {
     pub routes: usize,
     pub rules: usize,
     pub stream_sources: usize,
+    pub state_machines: usize,
 }
 
 /// A running local platform.
@@ -119,6 +119,7 @@ pub struct LocalPlatform {
     bus: LocalBus,
     clock: Arc<LocalClock>,
     scheduler: LocalScheduler,
+    workflows: crate::workflows::LocalWorkflows,
     activities: Vec<(String, Arc<Activity>)>,
     parity: Arc<crate::parity::Parity>,
     shutdown: watch::Sender<bool>,
@@ -222,6 +223,17 @@ impl LocalPlatform {
             .table()
             .map_err(|e| StartError::Template(e.to_string()))?;
         let media_logical_id = media_bucket(&template, &opts.template);
+        let bus_name = format!("nexus-{}", opts.stage);
+        let machines = crate::workflows::machines::load(
+            &template,
+            opts.template.parent().unwrap_or(Path::new(".")),
+            &crate::workflows::machines::LocalNames {
+                table_name: &opts.table_name,
+                bus_name: &bus_name,
+                parameters: &[("Stage", opts.stage.clone())],
+            },
+        )
+        .map_err(StartError::Wiring)?;
 
         // 2. State and ports.
         let state = StateDir::open(&opts.state_dir, opts.fresh).map_err(StartError::State)?;
@@ -369,11 +381,22 @@ impl LocalPlatform {
             .map_err(StartError::Wiring)?;
         bus.attach(eventbridge::bind_rules(rules, &functions).map_err(StartError::Wiring)?)
             .map_err(StartError::Other)?;
+        let workflows = crate::workflows::LocalWorkflows::open(
+            machines,
+            functions.clone(),
+            clock.clone(),
+            state.workflows(),
+            opts.aws_quotas.then(crate::workflows::Quotas::default),
+            opts.timing.scheduler_tick,
+        )
+        .map_err(StartError::State)?;
+        workflows.resume();
         let local = gateway::LocalContext {
             platform: platform.clone(),
             mail: mail.clone(),
             clock: clock.clone(),
             scheduler: scheduler.clone(),
+            workflows: workflows.clone(),
         };
         let gateway = Gateway::new(
             &template,
@@ -430,7 +453,7 @@ impl LocalPlatform {
                 )
                 .map_err(StartError::Wiring)?,
         ));
-        // Future sibling workers (Step Functions runner) are pushed here.
+        workers.push(Arc::new(workflows.clone()));
 
         // 6. Run.
         let (shutdown, rx) = watch::channel(false);
@@ -440,6 +463,7 @@ impl LocalPlatform {
             routes: gateway.route_count(),
             rules: bus.rules().len(),
             stream_sources: sources.len(),
+            state_machines: workflows.machines().count(),
         };
         let gw_shutdown = Shutdown::new(rx.clone());
         tasks.push((
@@ -483,6 +507,7 @@ impl LocalPlatform {
             bus,
             clock,
             scheduler,
+            workflows,
             activities,
             parity,
             shutdown,
@@ -551,6 +576,10 @@ impl LocalPlatform {
     /// The functions' `Platform.scheduler`, with its pending schedules and outcomes.
     pub fn scheduler(&self) -> &LocalScheduler {
         &self.scheduler
+    }
+    /// The Step Functions runner (what the `Workflows` port calls locally).
+    pub fn workflows(&self) -> &crate::workflows::LocalWorkflows {
+        &self.workflows
     }
     pub fn summary(&self) -> Summary {
         self.summary
@@ -630,6 +659,7 @@ impl LocalPlatform {
              \x20 S3         {s3}   buckets {buckets} (path-style, access key {ak} / secret {sk})\n\
              \x20 Events     bus {bus}: {rules} rule(s), {streams} stream source(s)\n\
              \x20 Mail       {url}/_local/outbox?to=<address>   (what the functions \"sent\")\n\
+             \x20 Workflows  {url}/_local/executions   ({machines} state machine(s){quotas})\n\
              \x20 Schedules  {url}/_local/schedules   ·   clock {url}/_local/clock (POST {{\"advance\":\"PT2H\"}})\n\
              \x20 State      {state}\n\
              Try: curl {url}/health   ·   API docs: {url}/docs   ·   Ctrl-C stops everything",
@@ -644,6 +674,8 @@ impl LocalPlatform {
             bus = self.bus.name(),
             rules = s.rules,
             streams = s.stream_sources,
+            machines = s.state_machines,
+            quotas = if self.workflows.quotas_on() { ", AWS quotas on" } else { "" },
             state = relative(self.state.root()),
         )
     }
