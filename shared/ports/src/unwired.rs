@@ -16,6 +16,7 @@ use crate::events::{EventBus, OutboxEvent, PublishFailure};
 use crate::mail::{Email, Mailer};
 use crate::media::{MediaStore, PresignedRequest};
 use crate::scheduler::{OneTimeSchedule, Scheduler};
+use crate::workflows::{Execution, ExecutionName, Started, WorkflowError, Workflows};
 
 /// An unwired port, by name (`events`, `media`, …: the [`crate::Platform`]
 /// builder method that wires it).
@@ -31,6 +32,14 @@ impl Unwired {
              (the function's `state`/`wire` in lib.rs, used by main.rs and the local platform) \
              and the matching nexus-ports feature to its Cargo.toml"
         )
+    }
+
+    /// A wiring bug: maps to `nexus_core::Error::Internal`.
+    fn workflow_error(&self) -> WorkflowError {
+        WorkflowError::Other {
+            code: "Unwired".into(),
+            message: self.fail(),
+        }
     }
 
     fn fail(&self) -> String {
@@ -72,6 +81,46 @@ impl Scheduler for Unwired {
     }
     async fn cancel(&self, _: &str) -> Result<(), nexus_core::Error> {
         Err(nexus_core::Error::internal(self.fail()))
+    }
+}
+
+#[async_trait]
+impl Workflows for Unwired {
+    async fn start(
+        &self,
+        _: &str,
+        _: &ExecutionName,
+        _: &serde_json::Value,
+    ) -> Result<Started, WorkflowError> {
+        Err(self.workflow_error())
+    }
+    fn execution_arn(&self, _: &str, _: &ExecutionName) -> Result<String, WorkflowError> {
+        Err(self.workflow_error())
+    }
+    async fn describe(&self, _: &str) -> Result<Execution, WorkflowError> {
+        Err(self.workflow_error())
+    }
+    async fn stop(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: Option<&str>,
+    ) -> Result<jiff::Timestamp, WorkflowError> {
+        Err(self.workflow_error())
+    }
+    async fn send_task_success(&self, _: &str, _: &serde_json::Value) -> Result<(), WorkflowError> {
+        Err(self.workflow_error())
+    }
+    async fn send_task_failure(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: Option<&str>,
+    ) -> Result<(), WorkflowError> {
+        Err(self.workflow_error())
+    }
+    async fn send_task_heartbeat(&self, _: &str) -> Result<(), WorkflowError> {
+        Err(self.workflow_error())
     }
 }
 
