@@ -27,8 +27,13 @@ impl Unwired {
     /// The error every call returns.
     pub fn message(&self) -> String {
         let port = self.0;
+        // Workflows also name the state machines the function starts.
+        let call = match port {
+            "workflows" => "workflows(w, &[\"<state machine>\"])".to_owned(),
+            _ => format!("{port}(w)"),
+        };
         format!(
-            "the `{port}` port is not wired in this function: add `.{port}(w)` to its wiring \
+            "the `{port}` port is not wired in this function: add `.{call}` to its wiring \
              (the function's `state`/`wire` in lib.rs, used by main.rs and the local platform) \
              and the matching nexus-ports feature to its Cargo.toml"
         )

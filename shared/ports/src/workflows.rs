@@ -119,10 +119,12 @@ impl WorkflowError {
             "InvalidToken" => Self::InvalidToken(message),
             "TaskDoesNotExist" => Self::TaskDoesNotExist(message),
             "TaskTimedOut" => Self::TaskTimedOut(message),
-            "ThrottlingException" | "ExecutionLimitExceeded" => Self::Throttled {
-                code: code.into(),
-                message,
-            },
+            "ThrottlingException" | "KmsThrottlingException" | "ExecutionLimitExceeded" => {
+                Self::Throttled {
+                    code: code.into(),
+                    message,
+                }
+            }
             "ServiceUnavailable" | "InternalFailure" | "InternalServerError" => Self::Unavailable {
                 code: code.into(),
                 message,
@@ -637,10 +639,17 @@ where
     E: aws_sdk_sfn::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
     use aws_sdk_sfn::error::ProvideErrorMetadata;
+    let message = || format!("{op}: {}", e.message().unwrap_or_default());
+    let server_error = e
+        .raw_response()
+        .is_some_and(|r| r.status().is_server_error());
     match e.code() {
-        Some(code) => {
-            WorkflowError::from_aws(code, format!("{op}: {}", e.message().unwrap_or_default()))
-        }
+        // A 5xx is Step Functions failing, whatever it calls it.
+        Some(code) if server_error => WorkflowError::Unavailable {
+            code: code.into(),
+            message: message(),
+        },
+        Some(code) => WorkflowError::from_aws(code, message()),
         // No error code: a timeout, a connection failure or a 5xx without a
         // body, after the SDK's retries.
         None => WorkflowError::Unavailable {
@@ -1292,6 +1301,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_server_error_is_retried_then_unavailable() {
+        let server = MockServer::start().await;
+        call("DescribeExecution")
+            .respond_with(
+                ResponseTemplate::new(500).set_body_raw(
+                    json!({"__type": "com.amazonaws.swf.service.v2.model#InternalServerError",
+                           "message": "Internal Failure"})
+                    .to_string(),
+                    "application/x-amz-json-1.0",
+                ),
+            )
+            .expect(3)
+            .mount(&server)
+            .await;
+        let e = client(&server).describe(EXECUTION_ARN).await.unwrap_err();
+        assert!(
+            matches!(&e, WorkflowError::Unavailable { code, .. } if code == "InternalServerError"),
+            "{e:?}"
+        );
+        assert_eq!(nexus_core::Error::from(e).status(), 503);
+    }
+
+    #[tokio::test]
     async fn an_unreachable_service_is_retryable() {
         // A port nobody listens on (wiremock pools its servers, so a dropped
         // MockServer may still answer).
@@ -1410,6 +1442,7 @@ mod name_tests {
             "TaskDoesNotExist",
             "TaskTimedOut",
             "ThrottlingException",
+            "KmsThrottlingException",
             "ExecutionLimitExceeded",
             "InvalidExecutionInput",
             "InvalidOutput",
