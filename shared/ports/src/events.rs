@@ -287,6 +287,7 @@ pub struct SqsDeadLetterQueue {
     queue_url: String,
 }
 
+#[cfg(feature = "sqs")]
 impl SqsDeadLetterQueue {
     pub fn new(client: aws_sdk_sqs::Client, queue_url: String) -> Self {
         Self { client, queue_url }
