@@ -374,6 +374,7 @@ impl LocalPlatform {
             }),
             guard: None,
             asked: Default::default(),
+            workflows: Default::default(),
         };
         let platform = deps.full_platform().map_err(StartError::Other)?;
         let functions = Functions::build(&defs, &deps, &opts.overrides)
@@ -391,6 +392,8 @@ impl LocalPlatform {
         )
         .map_err(StartError::State)?;
         workflows.resume();
+        // Functions' `Platform.workflows` reach the runner from now on.
+        let _ = deps.workflows.set(workflows.clone());
         let local = gateway::LocalContext {
             platform: platform.clone(),
             mail: mail.clone(),

@@ -420,3 +420,66 @@ async fn the_graph_page_colours_states_and_shows_a_clicked_state_in_a_browser() 
     );
     local.stop().await;
 }
+
+/// The `Workflows` port a function gets (`Platform.workflows`), on the
+/// local runner: idempotent starts by name, describe, and the task-token
+/// callbacks with AWS's errors.
+#[tokio::test]
+async fn task_tokens_through_the_workflows_port() {
+    use nexus_ports::workflows::{ExecutionName, ExecutionStatus};
+    let seen = Arc::new(Mutex::new(vec![]));
+    let local = LocalPlatform::start(options(&template(), &seen).await)
+        .await
+        .unwrap();
+    let wf = local.platform().workflows.clone();
+    let name = ExecutionName::for_key("org_1/post_1");
+    let input = json!({"post": "p-9"});
+    let started = wf.start("review", &name, &input).await.unwrap();
+    assert_eq!(
+        started.execution_arn,
+        wf.execution_arn("review", &name).unwrap()
+    );
+    assert_eq!(wf.start("review", &name, &input).await.unwrap(), started);
+    let other = wf
+        .start("review", &name, &json!({"post": "other"}))
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), "ExecutionAlreadyExists");
+    assert_eq!(
+        wf.start("nope", &name, &input).await.unwrap_err().code(),
+        "UnknownStateMachine"
+    );
+
+    wait_for("the token", || !seen.lock().unwrap().is_empty()).await;
+    let token = seen.lock().unwrap()[0]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wf.send_task_heartbeat(&token).await.unwrap();
+    wf.send_task_success(&token, &json!({"decision": "approved"}))
+        .await
+        .unwrap();
+    let reuse = wf.send_task_success(&token, &json!({})).await.unwrap_err();
+    assert_eq!(reuse.code(), "TaskTimedOut");
+    assert!(reuse.is_task_closed());
+    let bad = wf
+        .send_task_failure("forged", None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), "InvalidToken");
+
+    advance(&local, "P1D").await;
+    let mut d = wf.describe(&started.execution_arn).await.unwrap();
+    for _ in 0..300 {
+        if d.status != ExecutionStatus::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        d = wf.describe(&started.execution_arn).await.unwrap();
+    }
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(d.input, Some(input.clone()));
+    // Closed, same input: the same start (as the AWS adapter answers).
+    assert_eq!(wf.start("review", &name, &input).await.unwrap(), started);
+    local.stop().await;
+}

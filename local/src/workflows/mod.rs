@@ -29,6 +29,7 @@
 pub mod graph;
 pub mod lambda;
 pub mod machines;
+pub mod port;
 pub mod quotas;
 #[cfg(test)]
 mod tests;
