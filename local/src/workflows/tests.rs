@@ -278,6 +278,12 @@ async fn function_errors_surface_under_their_error_type_and_retry_on_the_clock()
         .filter(|e| e["type"] == "TaskFailed")
         .count();
     assert_eq!(failures, 2, "one attempt and one retry");
+    let page = wf.graph_page("Failing:f").unwrap();
+    assert!(
+        page.contains(r#"data-state="Post" data-outcome="caught""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"data-state="Gave up" data-outcome="succeeded""#));
 }
 
 #[tokio::test]
