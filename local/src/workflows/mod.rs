@@ -426,6 +426,7 @@ impl LocalWorkflows {
                     message: e.to_string(),
                 },
             )?;
+        self.charge_transitions(&execution, 0);
         runs.records.insert(
             id.clone(),
             Record {
@@ -614,7 +615,7 @@ impl LocalWorkflows {
                 match first {
                     Some(t) if t.0 <= now => {
                         if let Some(q) = &self.shared.quotas {
-                            if !q.state_transition() {
+                            if !q.may_transition() {
                                 return fired;
                             }
                         }
@@ -641,12 +642,26 @@ impl LocalWorkflows {
         if let Event::TaskSubmitted { task_id, .. } = &event {
             record.invoked.insert(*task_id);
         }
+        let before = record.execution.history().len();
         let commands = record.execution.handle(event, now)?;
+        self.charge_transitions(&record.execution, before);
         self.carry_out(&mut runs, id, commands, now);
         drop(runs);
         self.shared.activity.took(1);
         self.shared.wake.notify_one();
         Ok(())
+    }
+
+    /// Take a StateTransition token per state entered since history event `from`.
+    fn charge_transitions(&self, execution: &Execution, from: usize) {
+        if let Some(q) = &self.shared.quotas {
+            let history = execution.history();
+            let entered = history[from.min(history.len())..]
+                .iter()
+                .filter(|e| e.event_type.ends_with("StateEntered"))
+                .count();
+            q.transitions(entered as u64);
+        }
     }
 
     fn carry_out(&self, runs: &mut Runs, id: &str, commands: Vec<Command>, now: Timestamp) {
@@ -704,7 +719,7 @@ impl LocalWorkflows {
             let _busy = busy;
             let event = lambda::perform(&me.shared.functions, &task).await;
             if let Some(q) = &me.shared.quotas {
-                while !q.state_transition() {
+                while !q.may_transition() {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
             }

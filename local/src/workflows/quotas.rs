@@ -11,9 +11,12 @@
 //! | `StateTransition` (Standard) | 5,000 | 1,500 |
 //!
 //! An empty `StartExecution` bucket refuses the call with
-//! `ThrottlingException` ("Rate exceeded"), as AWS does. An empty
-//! `StateTransition` bucket delays the transition until a token is back
-//! (AWS throttles the execution's progress; it does not fail it).
+//! `ThrottlingException` ("Rate exceeded"), as AWS does. Every state entered
+//! takes a `StateTransition` token; the interpreter moves through several
+//! states in one step, so the bucket may go into debt, and no execution
+//! takes its next step (a timer, a task result) until it is out of debt:
+//! progress is throttled to the refill rate, as AWS throttles it, without
+//! failing anything.
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -37,13 +40,28 @@ impl Bucket {
         }
     }
 
-    /// Take one token if there is one.
-    pub fn try_take(&self) -> bool {
+    fn refill(&self) -> std::sync::MutexGuard<'_, (f64, Instant)> {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let refilled =
             (s.0 + now.duration_since(s.1).as_secs_f64() * self.refill_per_sec).min(self.size);
         *s = (refilled, now);
+        s
+    }
+
+    /// Take `n` tokens, going into debt if there are fewer.
+    pub fn charge(&self, n: u64) {
+        self.refill().0 -= n as f64;
+    }
+
+    /// Not in debt.
+    pub fn ready(&self) -> bool {
+        self.refill().0 >= 0.0
+    }
+
+    /// Take one token if there is one.
+    pub fn try_take(&self) -> bool {
+        let mut s = self.refill();
         if s.0 >= 1.0 {
             s.0 -= 1.0;
             true
@@ -86,9 +104,17 @@ impl Quotas {
         }
     }
 
-    /// Take a `StateTransition` token; false means wait and ask again.
-    pub fn state_transition(&self) -> bool {
-        self.transitions.try_take()
+    /// Record `n` states entered.
+    pub fn transitions(&self, n: u64) {
+        if n > 0 {
+            self.transitions.charge(n);
+        }
+    }
+
+    /// Whether executions may take their next step (the StateTransition
+    /// bucket is out of debt); false means wait and ask again.
+    pub fn may_transition(&self) -> bool {
+        self.transitions.ready()
     }
 }
 

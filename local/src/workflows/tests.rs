@@ -110,6 +110,17 @@ fn rig() -> Rig {
         }
     });
     let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let mut waits = serde_json::Map::new();
+    for i in 0..10 {
+        let mut w = json!({"Type": "Wait", "Seconds": 1});
+        if i == 9 {
+            w["End"] = json!(true);
+        } else {
+            w["Next"] = json!(format!("W{}", i + 1));
+        }
+        waits.insert(format!("W{i}"), w);
+    }
+    let waits = json!({"StartAt": "W0", "States": waits});
     Rig {
         dir: std::env::temp_dir().join(format!("nexus-wf-{}", ulid::Ulid::new())),
         clock: Arc::new(LocalClock::new()),
@@ -120,6 +131,7 @@ fn rig() -> Rig {
             machine("Failing", WorkflowType::Standard, failing),
             machine("Pass", WorkflowType::Standard, pass.clone()),
             machine("Fast", WorkflowType::Express, pass),
+            machine("Waits", WorkflowType::Standard, waits),
         ],
     }
 }
@@ -593,4 +605,39 @@ async fn a_burst_of_starts_is_throttled_at_the_standard_bucket_size() {
         )
         .unwrap();
     }
+}
+
+/// With quotas on, every state entered takes a StateTransition token: with
+/// a bucket of 1 refilled at 50 per second, ten states take about 180 ms of
+/// real time however far the clock moves; without quotas, no wait.
+#[tokio::test]
+async fn state_transitions_are_paced_by_their_bucket() {
+    let rig = rig();
+    let run = |wf: LocalWorkflows, name: &'static str| {
+        let clock = rig.clock.clone();
+        async move {
+            let started = std::time::Instant::now();
+            let s = wf
+                .start(&state_machine_arn("Waits"), Some(name), &json!({}))
+                .unwrap();
+            // Each Wait is due one clock second after the previous one ends.
+            for _ in 0..2_000 {
+                clock.advance(SignedDuration::from_secs(2)).unwrap();
+                wf.fire_due_timers();
+                if status(&wf, &s.execution_arn) == Status::Succeeded {
+                    return started.elapsed();
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            panic!("ten waits did not end")
+        }
+    };
+    let paced = rig.open(Some(Quotas {
+        transitions: quotas::Bucket::new(1, 50),
+        ..Quotas::default()
+    }));
+    let took = run(paced, "paced").await;
+    assert!(took >= Duration::from_millis(150), "{took:?}");
+    let free = run(rig.open(None), "free").await;
+    assert!(free < took, "{free:?} vs {took:?}");
 }
