@@ -44,7 +44,7 @@ struct Args {
     #[arg(long)]
     no_build: bool,
     /// Cargo profile the function binaries are built with (`release`, or a
-    /// candidate such as `release-fat-s`; see bench/README.md).
+    /// candidate such as `release-thin-o3`; see bench/README.md).
     #[arg(long, default_value = "release")]
     profile: String,
     /// Synthetic creator profiles in the search section.
