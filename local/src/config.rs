@@ -101,6 +101,10 @@ pub struct Options {
     /// a `parity` warning (`make dev`), or also an `AccessDeniedException`
     /// like AWS (tests). See [`crate::parity`].
     pub parity: ParityMode,
+    /// Simulate Step Functions' quotas (StartExecution and StateTransition
+    /// token buckets with AWS's defaults; see [`crate::workflows::quotas`]).
+    /// Off for development; `make dev ARGS=--aws-quotas` turns it on.
+    pub aws_quotas: bool,
 }
 
 pub const DEFAULT_PORT: u16 = 4000;
@@ -133,6 +137,7 @@ impl Default for Options {
             timing: Timing::default(),
             overrides: BTreeMap::new(),
             parity: ParityMode::Warn,
+            aws_quotas: false,
         }
     }
 }
@@ -209,6 +214,9 @@ pub struct Cli {
     /// Base URL of the web app (links in e-mails).
     #[arg(long, env = "APP_URL", default_value = DEFAULT_APP_URL)]
     pub app_url: String,
+    /// Simulate AWS quotas (Step Functions StartExecution and state-transition buckets).
+    #[arg(long)]
+    pub aws_quotas: bool,
 }
 
 impl Cli {
@@ -229,6 +237,7 @@ impl Cli {
             template: self.template.unwrap_or(defaults.template.clone()),
             jwt_issuer: self.jwt_issuer,
             app_url: self.app_url,
+            aws_quotas: self.aws_quotas,
             ..defaults
         }
     }
@@ -252,6 +261,11 @@ mod tests {
         .unwrap()
         .into_options();
         assert!(o.fresh);
+        assert!(!o.aws_quotas);
+        let q = Cli::try_parse_from(["nexus-local", "--aws-quotas"])
+            .unwrap()
+            .into_options();
+        assert!(q.aws_quotas);
         assert_eq!(o.port, 0);
         assert_eq!(o.dynamodb, DynamoDb::Endpoint("http://x:1".into()));
         let o = Cli::try_parse_from(["nexus-local", "--dynamodb-port", "0"])

@@ -422,6 +422,7 @@ mod tests {
                 std::env::temp_dir().join("nexus-unused-dlq"),
             ),
             asked: Default::default(),
+            workflows: Default::default(),
         }
     }
 

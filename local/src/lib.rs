@@ -10,6 +10,7 @@
 //! | EventBridge bus + rules | [`eventbridge`]: an in-process [`nexus_ports::EventBus`] and pattern matcher |
 //! | S3 | [`s3`]: embedded `s3s-fs` with SigV4 (presigned URLs work unchanged) |
 //! | EventBridge Scheduler (one-time schedules) | [`scheduler`]: a [`nexus_ports::Scheduler`] and a runner driven by the adjustable [`clock`] |
+//! | Step Functions (`AWS::Serverless::StateMachine`) | [`workflows`]: the [`nexus_asl`] interpreter bound to the functions, the clock and the state directory |
 //!
 //! Wiring is read from `template.yaml` only: routes, authorizers, stream
 //! sources, rules, table and buckets are never listed in Rust. The one Rust
@@ -42,6 +43,8 @@ pub mod scheduler;
 pub mod state;
 pub mod streams;
 pub mod wiring;
+pub mod worker;
+pub mod workflows;
 
 pub use clock::LocalClock;
 pub use config::{DynamoDb, Options, Timing};

@@ -20,21 +20,20 @@
 //!
 //! # Workers: the extension point
 //!
-//! Background components implement [`Worker`]: a name, an [`Activity`]
+//! Background components implement [`Worker`] (in [`crate::worker`], which
+//! both this module and the workers import): a name, an [`Activity`]
 //! (what [`LocalPlatform::settle`] watches) and `run`, which loops until the
 //! [`Shutdown`] fires. Today the workers are the stream consumers (one per
 //! `Type: DynamoDB` event in the template), built in
 //! [`LocalPlatform::start`] where the `workers` list is assembled, and the
-//! one-time schedule runner ([`crate::scheduler::SchedulerRunner`]). The Step
-//! Functions runner (`AWS::Serverless::StateMachine`) is meant to be added to
-//! that same list as a sibling worker: they get the shutdown signal, are
-//! joined on stop, and count towards `settle` through their `Activity`
-//! (`Activity::counting` for executions in flight, `Activity::polling` for
-//! a timer loop).
+//! one-time schedule runner ([`crate::scheduler::SchedulerRunner`]) and the
+//! Step Functions runner ([`crate::workflows::LocalWorkflows`]): they get the
+//! shutdown signal, are joined on stop, and count towards `settle` through
+//! their `Activity` (`Activity::counting` for work in flight,
+//! `Activity::polling` for a timer loop).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,11 +47,12 @@ use crate::clock::LocalClock;
 use crate::config::{DynamoDb, Options};
 use crate::dlq::DeadLetters;
 use crate::eventbridge::{self, LocalBus};
-use crate::functions::{self, BoxFuture, Deps, Functions};
+use crate::functions::{self, Deps, Functions};
 use crate::gateway::{self, Gateway};
 use crate::scheduler::{AsyncInvoke, LocalScheduler};
 use crate::state::StateDir;
 use crate::streams::{self, ConsumerConfig, StreamConsumer};
+use crate::worker::{Activity, Shutdown, Worker};
 
 /// Why the platform did not start.
 #[derive(Debug, thiserror::Error)]
@@ -91,111 +91,6 @@ pub struct SettleTimeout {
     pub after: Duration,
 }
 
-/// The stop signal every task watches.
-#[derive(Debug, Clone)]
-pub struct Shutdown(watch::Receiver<bool>);
-
-impl Shutdown {
-    pub fn is_triggered(&self) -> bool {
-        *self.0.borrow()
-    }
-
-    /// Resolves once the platform stops (or is dropped).
-    pub async fn triggered(&mut self) {
-        while !*self.0.borrow_and_update() {
-            if self.0.changed().await.is_err() {
-                return;
-            }
-        }
-    }
-
-    /// Sleep, waking early on shutdown; true when shutting down.
-    pub async fn sleep(&mut self, d: Duration) -> bool {
-        tokio::select! {
-            _ = self.triggered() => true,
-            _ = tokio::time::sleep(d) => self.is_triggered(),
-        }
-    }
-}
-
-/// What a component has taken on and whether it is idle, for
-/// [`LocalPlatform::settle`].
-///
-/// A *counting* activity (the bus) is idle when nothing is in flight. A
-/// *polling* activity (a stream consumer) is idle once a poll that started
-/// after the observed position found nothing to do.
-#[derive(Debug)]
-pub struct Activity {
-    polling: bool,
-    work: AtomicU64,
-    in_flight: AtomicU64,
-    ticks: AtomicU64,
-    idle_tick: AtomicU64,
-}
-
-/// Marks one unit of work in flight until dropped.
-#[derive(Debug)]
-pub struct Busy(Arc<Activity>);
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl Activity {
-    fn with(polling: bool) -> Self {
-        Self {
-            polling,
-            work: AtomicU64::new(0),
-            in_flight: AtomicU64::new(0),
-            ticks: AtomicU64::new(0),
-            idle_tick: AtomicU64::new(0),
-        }
-    }
-    pub fn counting() -> Self {
-        Self::with(false)
-    }
-    pub fn polling() -> Self {
-        Self::with(true)
-    }
-    /// Record `n` items taken on (events accepted, records read).
-    pub fn took(&self, n: u64) {
-        self.work.fetch_add(n, Ordering::SeqCst);
-    }
-    pub fn begin(self: &Arc<Self>) -> Busy {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        Busy(self.clone())
-    }
-    /// Start a poll; returns its number.
-    pub fn tick(&self) -> u64 {
-        self.ticks.fetch_add(1, Ordering::SeqCst) + 1
-    }
-    /// Poll `tick` found nothing to do.
-    pub fn idle_at(&self, tick: u64) {
-        self.idle_tick.fetch_max(tick, Ordering::SeqCst);
-    }
-    pub fn work(&self) -> u64 {
-        self.work.load(Ordering::SeqCst)
-    }
-    pub fn position(&self) -> u64 {
-        self.ticks.load(Ordering::SeqCst)
-    }
-    pub fn idle_since(&self, position: u64) -> bool {
-        self.in_flight.load(Ordering::SeqCst) == 0
-            && (!self.polling || self.idle_tick.load(Ordering::SeqCst) > position)
-    }
-}
-
-/// A background component started and stopped with the platform (see the
-/// module docs).
-pub trait Worker: Send + Sync + 'static {
-    fn name(&self) -> String;
-    fn activity(&self) -> Arc<Activity>;
-    /// Run until `shutdown` fires.
-    fn run(self: Arc<Self>, shutdown: Shutdown) -> BoxFuture<()>;
-}
-
 /// Counts of what the template wired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
@@ -203,6 +98,7 @@ pub struct Summary {
     pub routes: usize,
     pub rules: usize,
     pub stream_sources: usize,
+    pub state_machines: usize,
 }
 
 /// A running local platform.
@@ -223,6 +119,7 @@ pub struct LocalPlatform {
     bus: LocalBus,
     clock: Arc<LocalClock>,
     scheduler: LocalScheduler,
+    workflows: crate::workflows::LocalWorkflows,
     activities: Vec<(String, Arc<Activity>)>,
     parity: Arc<crate::parity::Parity>,
     shutdown: watch::Sender<bool>,
@@ -326,6 +223,17 @@ impl LocalPlatform {
             .table()
             .map_err(|e| StartError::Template(e.to_string()))?;
         let media_logical_id = media_bucket(&template, &opts.template);
+        let bus_name = format!("nexus-{}", opts.stage);
+        let machines = crate::workflows::machines::load(
+            &template,
+            opts.template.parent().unwrap_or(Path::new(".")),
+            &crate::workflows::machines::LocalNames {
+                table_name: &opts.table_name,
+                bus_name: &bus_name,
+                parameters: &[("Stage", opts.stage.clone())],
+            },
+        )
+        .map_err(StartError::Wiring)?;
 
         // 2. State and ports.
         let state = StateDir::open(&opts.state_dir, opts.fresh).map_err(StartError::State)?;
@@ -466,6 +374,7 @@ impl LocalPlatform {
             }),
             guard: None,
             asked: Default::default(),
+            workflows: Default::default(),
         };
         let platform = deps.full_platform().map_err(StartError::Other)?;
         let functions = Functions::build(&defs, &deps, &opts.overrides)
@@ -473,11 +382,24 @@ impl LocalPlatform {
             .map_err(StartError::Wiring)?;
         bus.attach(eventbridge::bind_rules(rules, &functions).map_err(StartError::Wiring)?)
             .map_err(StartError::Other)?;
+        let workflows = crate::workflows::LocalWorkflows::open(
+            machines,
+            functions.clone(),
+            clock.clone(),
+            state.workflows(),
+            opts.aws_quotas.then(crate::workflows::Quotas::default),
+            opts.timing.scheduler_tick,
+        )
+        .map_err(StartError::State)?;
+        workflows.resume();
+        // Functions' `Platform.workflows` reach the runner from now on.
+        let _ = deps.workflows.set(workflows.clone());
         let local = gateway::LocalContext {
             platform: platform.clone(),
             mail: mail.clone(),
             clock: clock.clone(),
             scheduler: scheduler.clone(),
+            workflows: workflows.clone(),
         };
         let gateway = Gateway::new(
             &template,
@@ -534,7 +456,7 @@ impl LocalPlatform {
                 )
                 .map_err(StartError::Wiring)?,
         ));
-        // Future sibling workers (Step Functions runner) are pushed here.
+        workers.push(Arc::new(workflows.clone()));
 
         // 6. Run.
         let (shutdown, rx) = watch::channel(false);
@@ -544,8 +466,9 @@ impl LocalPlatform {
             routes: gateway.route_count(),
             rules: bus.rules().len(),
             stream_sources: sources.len(),
+            state_machines: workflows.machines().count(),
         };
-        let gw_shutdown = Shutdown(rx.clone());
+        let gw_shutdown = Shutdown::new(rx.clone());
         tasks.push((
             "gateway".to_owned(),
             tokio::spawn(async move {
@@ -559,13 +482,16 @@ impl LocalPlatform {
             tokio::spawn(crate::s3::serve(
                 s3_listener,
                 s3_service,
-                Shutdown(rx.clone()),
+                Shutdown::new(rx.clone()),
             )),
         ));
         let mut activities = vec![("event bus".to_owned(), bus.activity())];
         for w in workers {
             activities.push((w.name(), w.activity()));
-            tasks.push((w.name(), tokio::spawn(w.clone().run(Shutdown(rx.clone())))));
+            tasks.push((
+                w.name(),
+                tokio::spawn(w.clone().run(Shutdown::new(rx.clone()))),
+            ));
         }
 
         Ok(Self {
@@ -584,6 +510,7 @@ impl LocalPlatform {
             bus,
             clock,
             scheduler,
+            workflows,
             activities,
             parity,
             shutdown,
@@ -652,6 +579,10 @@ impl LocalPlatform {
     /// The functions' `Platform.scheduler`, with its pending schedules and outcomes.
     pub fn scheduler(&self) -> &LocalScheduler {
         &self.scheduler
+    }
+    /// The Step Functions runner (what the `Workflows` port calls locally).
+    pub fn workflows(&self) -> &crate::workflows::LocalWorkflows {
+        &self.workflows
     }
     pub fn summary(&self) -> Summary {
         self.summary
@@ -731,6 +662,7 @@ impl LocalPlatform {
              \x20 S3         {s3}   buckets {buckets} (path-style, access key {ak} / secret {sk})\n\
              \x20 Events     bus {bus}: {rules} rule(s), {streams} stream source(s)\n\
              \x20 Mail       {url}/_local/outbox?to=<address>   (what the functions \"sent\")\n\
+             \x20 Workflows  {url}/_local/executions   ({machines} state machine(s){quotas})\n\
              \x20 Schedules  {url}/_local/schedules   ·   clock {url}/_local/clock (POST {{\"advance\":\"PT2H\"}})\n\
              \x20 State      {state}\n\
              Try: curl {url}/health   ·   API docs: {url}/docs   ·   Ctrl-C stops everything",
@@ -745,6 +677,8 @@ impl LocalPlatform {
             bus = self.bus.name(),
             rules = s.rules,
             streams = s.stream_sources,
+            machines = s.state_machines,
+            quotas = if self.workflows.quotas_on() { ", AWS quotas on" } else { "" },
             state = relative(self.state.root()),
         )
     }

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::platform::Shutdown;
+use crate::worker::Shutdown;
 
 /// The local name of a template bucket: `<prefix>-<logical id without
 /// "Bucket", kebab-case>`, e.g. `nexus-local-media` for `MediaBucket`,

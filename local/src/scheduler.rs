@@ -65,7 +65,7 @@ use crate::clock::LocalClock;
 use crate::config::Timing;
 use crate::dlq::DeadLetters;
 use crate::functions::{invoke, Function, Functions, Handler, InvokeFn};
-use crate::platform::{Activity, Shutdown, Worker};
+use crate::worker::{Activity, Shutdown, Worker};
 
 const HISTORY: usize = 500;
 

@@ -10,6 +10,7 @@
 //! | `streams/<function>.seq` | last processed stream position per stream consumer |
 //! | `scheduler/schedules.json` | pending one-time schedules and recent outcomes |
 //! | `dlq/` | dead letters: exhausted stream batches, rule deliveries and schedules |
+//! | `workflows/<machine>:<name>.json` | Step Functions executions: interpreter state, history, issued task tokens |
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,7 @@ impl StateDir {
             me.streams(),
             me.scheduler(),
             me.dlq(),
+            me.workflows(),
         ] {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("creating {}: {e}", dir.display()))?;
@@ -94,6 +96,9 @@ impl StateDir {
     }
     pub fn dlq(&self) -> PathBuf {
         self.root.join("dlq")
+    }
+    pub fn workflows(&self) -> PathBuf {
+        self.root.join("workflows")
     }
 
     /// The cursor HMAC key: 64 random alphanumerics, created once (mode 0600).

@@ -44,7 +44,7 @@ use crate::config::Timing;
 use crate::dlq::DeadLetters;
 use crate::eventbridge::pattern::EventPattern;
 use crate::functions::{invoke, BoxFuture, Function, Handler, InvokeError, StreamFn};
-use crate::platform::{Activity, Shutdown, Worker};
+use crate::worker::{Activity, Shutdown, Worker};
 
 /// GetRecords' maximum `Limit`.
 const MAX_RECORDS_PER_CALL: i32 = 1000;

@@ -21,7 +21,7 @@ use nexus_ports::cipher::Cipher;
 use nexus_ports::mail::{LocalOutbox, Mailer};
 use nexus_ports::{
     Config, EventBus, MediaStore, Scheduler, WireCipher, WireEvents, WireMail, WireMedia,
-    WirePaging, WireScheduler, WireSearch, Wiring,
+    WirePaging, WireScheduler, WireSearch, WireWorkflows, Wiring, Workflows,
 };
 use nexus_store::{CursorKeySource, Store};
 use nexus_wiring::policy::Request;
@@ -58,6 +58,9 @@ pub struct LocalWiring {
     /// a function's state asks for, when it is built alone (tests compare it
     /// with the function's environment and policies in template.yaml).
     pub asked: Arc<Mutex<BTreeSet<&'static str>>>,
+    /// The Step Functions runner, filled once the platform has opened it
+    /// (it invokes the functions, which are built first).
+    pub workflows: crate::workflows::port::RunnerSlot,
 }
 
 /// What every function's guard is made from.
@@ -240,6 +243,18 @@ impl WireScheduler for LocalWiring {
     }
 }
 
+/// The local runner, for the state machines the function names. (IAM
+/// parity does not check `states:*` calls yet.)
+impl WireWorkflows for LocalWiring {
+    fn workflows(&self, machines: &[&str]) -> Result<Arc<dyn Workflows>, String> {
+        self.ask("workflows");
+        Ok(Arc::new(crate::workflows::port::RunnerPort::new(
+            self.workflows.clone(),
+            machines,
+        )?))
+    }
+}
+
 impl WireMail for LocalWiring {
     fn mailer(&self) -> Result<Arc<dyn Mailer>, String> {
         self.ask("mailer");
@@ -343,10 +358,23 @@ impl LocalWiring {
     /// A platform with every port wired (the local-only routes and tests
     /// that look at the table; never a function's state).
     pub fn full_platform(&self) -> Result<nexus_ports::Platform, String> {
+        let machines: Vec<String> = self
+            .parity
+            .as_ref()
+            .map(|p| {
+                p.template
+                    .resources_of_type("AWS::Serverless::StateMachine")
+                    .into_iter()
+                    .filter_map(|(id, _)| crate::workflows::port::machine_name(&id))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let machines: Vec<&str> = machines.iter().map(String::as_str).collect();
         nexus_ports::Platform::new(self)?
             .paging(self)?
             .events(self)?
             .media(self)?
-            .scheduler(self)
+            .scheduler(self)?
+            .workflows(self, &machines)
     }
 }

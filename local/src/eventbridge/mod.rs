@@ -30,7 +30,7 @@ use tokio::task::JoinSet;
 use crate::config::Timing;
 use crate::dlq::DeadLetters;
 use crate::functions::{invoke, EventFn, Function, Functions, Handler};
-use crate::platform::Activity;
+use crate::worker::Activity;
 use pattern::EventPattern;
 
 /// A rule with a compiled pattern and its target.

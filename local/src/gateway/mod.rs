@@ -16,6 +16,8 @@
 pub mod cors;
 pub mod payload;
 
+mod executions;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,7 +32,7 @@ use nexus_wiring::template::{Route, Template};
 use serde_json::Value;
 
 use crate::functions::{invoke, Function, Functions, Handler, InvokeError};
-use crate::platform::Shutdown;
+use crate::worker::Shutdown;
 use cors::CorsPolicy;
 
 /// HTTP API payload limit.
@@ -43,7 +45,8 @@ pub const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const API_ID: &str = "local";
 
 /// Local-only routes: never in template.yaml, never deployed, always under
-/// `/_local/`. Add `(method, path, handler)` entries here. They bypass the
+/// `/_local/`. Add `(method, path, handler)` entries here (a path ending in
+/// `/*` serves everything beneath it). They bypass the
 /// authorizer but get CORS headers.
 type LocalRoute = (
     &'static str,
@@ -55,6 +58,9 @@ const LOCAL_ROUTES: &[LocalRoute] = &[
     ("GET", "/_local/clock", local_clock),
     ("POST", "/_local/clock", local_clock),
     ("GET", "/_local/schedules", local_schedules),
+    ("GET", "/_local/executions", executions::list),
+    ("GET", "/_local/executions/*", executions::one),
+    ("POST", "/_local/asl/run", executions::asl_run),
 ];
 pub const LOCAL_PREFIX: &str = "/_local/";
 
@@ -68,6 +74,8 @@ pub struct LocalContext {
     pub clock: Arc<crate::clock::LocalClock>,
     /// Every function's `Platform.scheduler`.
     pub scheduler: crate::scheduler::LocalScheduler,
+    /// The Step Functions runner.
+    pub workflows: crate::workflows::LocalWorkflows,
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
@@ -152,7 +160,11 @@ fn local_clock(
                 )),
             };
             match moved {
-                Ok(t) => now = t,
+                Ok(t) => {
+                    now = t;
+                    // Timers on the clock (Wait states, retries, timeouts) are due now.
+                    gw.local.workflows.wake();
+                }
                 Err(e) => return local_problem(e, "/_local/clock"),
             }
         }
@@ -370,10 +382,14 @@ async fn dispatch(
     request_id: &str,
 ) -> Response {
     if req.uri().path().starts_with(LOCAL_PREFIX) {
-        if let Some((_, _, local)) = LOCAL_ROUTES
-            .iter()
-            .find(|(m, p, _)| req.method().as_str() == *m && req.uri().path() == *p)
-        {
+        if let Some((_, _, local)) = LOCAL_ROUTES.iter().find(|(m, p, _)| {
+            let path = req.uri().path();
+            req.method().as_str() == *m
+                && (path == *p
+                    || p.strip_suffix('*').is_some_and(|prefix| {
+                        path.len() > prefix.len() && path.starts_with(prefix)
+                    }))
+        }) {
             return local(gw.clone(), req).await;
         }
     }

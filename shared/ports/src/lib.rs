@@ -2,7 +2,7 @@
 //! bundle a function is built with.
 //!
 //! Each AWS adapter sits behind a Cargo feature (`eventbridge`, `s3`,
-//! `scheduler`, `ses`, `kms`, `search`, `paging`), so a function compiles and
+//! `scheduler`, `ses`, `kms`, `sqs`, `search`, `paging`, `sfn`), so a function compiles and
 //! links only the clients it calls. A function asks for its ports through a
 //! [`Wiring`] ([`wiring`]): production wires them from AWS ([`Aws`]), the
 //! local platform with its stand-ins; a port nobody asked for stays
@@ -20,6 +20,7 @@ pub mod scheduler;
 pub mod search;
 pub mod unwired;
 pub mod wiring;
+pub mod workflows;
 
 use std::sync::Arc;
 
@@ -35,8 +36,9 @@ pub use scheduler::{OneTimeSchedule, ScheduleTarget, Scheduler};
 pub use unwired::Unwired;
 pub use wiring::{
     Aws, WireCipher, WireDeadLetters, WireEvents, WireMail, WireMedia, WirePaging, WireScheduler,
-    WireSearch, Wiring,
+    WireSearch, WireWorkflows, Wiring,
 };
+pub use workflows::{Execution, ExecutionName, ExecutionStatus, Started, WorkflowError, Workflows};
 
 #[cfg(feature = "eventbridge")]
 pub use events::EventBridgeBus;
@@ -44,6 +46,8 @@ pub use events::EventBridgeBus;
 pub use media::S3Media;
 #[cfg(feature = "scheduler")]
 pub use scheduler::EventBridgeScheduler;
+#[cfg(feature = "sfn")]
+pub use workflows::StepFunctions;
 
 /// The table, the clock and the ports a function asked for, built once per
 /// execution environment. Start with [`Platform::new`] (table and clock) and
@@ -69,6 +73,8 @@ pub struct Platform {
     pub media: Arc<dyn MediaStore>,
     /// One-time schedules (EventBridge Scheduler; the local runner locally).
     pub scheduler: Arc<dyn Scheduler>,
+    /// Step Functions executions and task-token callbacks.
+    pub workflows: Arc<dyn Workflows>,
 }
 
 impl Platform {
@@ -81,6 +87,7 @@ impl Platform {
             events: Arc::new(Unwired("events")),
             media: Arc::new(Unwired("media")),
             scheduler: Arc::new(Unwired("scheduler")),
+            workflows: Arc::new(Unwired("workflows")),
         })
     }
 
@@ -105,6 +112,13 @@ impl Platform {
     /// One-time schedules.
     pub fn scheduler(mut self, w: &impl WireScheduler) -> Result<Self, String> {
         self.scheduler = w.scheduler()?;
+        Ok(self)
+    }
+
+    /// Step Functions: `machines` are the logical names of the state
+    /// machines the function starts (empty if it only answers task tokens).
+    pub fn workflows(mut self, w: &impl WireWorkflows, machines: &[&str]) -> Result<Self, String> {
+        self.workflows = w.workflows(machines)?;
         Ok(self)
     }
 
@@ -153,6 +167,16 @@ mod tests {
             matches!(&err, nexus_core::Error::Internal(m) if m.contains("`scheduler` port is not wired")),
             "{err:?}"
         );
+        let err = platform
+            .workflows
+            .send_task_heartbeat("token")
+            .await
+            .unwrap_err();
+        assert!(
+            err.message().contains("`workflows` port is not wired"),
+            "{err}"
+        );
+        assert_eq!(nexus_core::Error::from(err).status(), 500);
         // And the table refuses queries until paging is wired.
         let q = nexus_store::Query::new(nexus_store::Index::Table, "T#a", "a/x");
         let err = platform
@@ -202,5 +226,13 @@ mod tests {
         assert!(err.contains("CURSOR_KEY_SECRET_ARN"), "{err}");
         let err = Platform::new(&aws).unwrap().events(&aws).err().unwrap();
         assert!(err.contains("EVENT_BUS_NAME"), "{err}");
+        let err = Platform::new(&aws)
+            .unwrap()
+            .workflows(&aws, &["unit-test-unset"])
+            .err()
+            .unwrap();
+        assert!(err.contains("UNIT_TEST_UNSET_STATE_MACHINE_ARN"), "{err}");
+        // A function that only answers task tokens names no machine.
+        assert!(Platform::new(&aws).unwrap().workflows(&aws, &[]).is_ok());
     }
 }

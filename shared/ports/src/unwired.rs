@@ -16,6 +16,7 @@ use crate::events::{EventBus, OutboxEvent, PublishFailure};
 use crate::mail::{Email, Mailer};
 use crate::media::{MediaStore, PresignedRequest};
 use crate::scheduler::{OneTimeSchedule, Scheduler};
+use crate::workflows::{Execution, ExecutionName, Started, WorkflowError, Workflows};
 
 /// An unwired port, by name (`events`, `media`, …: the [`crate::Platform`]
 /// builder method that wires it).
@@ -26,11 +27,24 @@ impl Unwired {
     /// The error every call returns.
     pub fn message(&self) -> String {
         let port = self.0;
+        // Workflows also name the state machines the function starts.
+        let call = match port {
+            "workflows" => "workflows(w, &[\"<state machine>\"])".to_owned(),
+            _ => format!("{port}(w)"),
+        };
         format!(
-            "the `{port}` port is not wired in this function: add `.{port}(w)` to its wiring \
+            "the `{port}` port is not wired in this function: add `.{call}` to its wiring \
              (the function's `state`/`wire` in lib.rs, used by main.rs and the local platform) \
              and the matching nexus-ports feature to its Cargo.toml"
         )
+    }
+
+    /// A wiring bug: maps to `nexus_core::Error::Internal`.
+    fn workflow_error(&self) -> WorkflowError {
+        WorkflowError::Other {
+            code: "Unwired".into(),
+            message: self.fail(),
+        }
     }
 
     fn fail(&self) -> String {
@@ -72,6 +86,46 @@ impl Scheduler for Unwired {
     }
     async fn cancel(&self, _: &str) -> Result<(), nexus_core::Error> {
         Err(nexus_core::Error::internal(self.fail()))
+    }
+}
+
+#[async_trait]
+impl Workflows for Unwired {
+    async fn start(
+        &self,
+        _: &str,
+        _: &ExecutionName,
+        _: &serde_json::Value,
+    ) -> Result<Started, WorkflowError> {
+        Err(self.workflow_error())
+    }
+    fn execution_arn(&self, _: &str, _: &ExecutionName) -> Result<String, WorkflowError> {
+        Err(self.workflow_error())
+    }
+    async fn describe(&self, _: &str) -> Result<Execution, WorkflowError> {
+        Err(self.workflow_error())
+    }
+    async fn stop(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: Option<&str>,
+    ) -> Result<jiff::Timestamp, WorkflowError> {
+        Err(self.workflow_error())
+    }
+    async fn send_task_success(&self, _: &str, _: &serde_json::Value) -> Result<(), WorkflowError> {
+        Err(self.workflow_error())
+    }
+    async fn send_task_failure(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: Option<&str>,
+    ) -> Result<(), WorkflowError> {
+        Err(self.workflow_error())
+    }
+    async fn send_task_heartbeat(&self, _: &str) -> Result<(), WorkflowError> {
+        Err(self.workflow_error())
     }
 }
 

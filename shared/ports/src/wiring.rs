@@ -24,6 +24,7 @@ use crate::events::EventBus;
 use crate::mail::Mailer;
 use crate::media::MediaStore;
 use crate::scheduler::Scheduler;
+use crate::workflows::Workflows;
 
 /// What every function environment offers: configuration, the table and the clock.
 pub trait Wiring: Send + Sync {
@@ -53,6 +54,16 @@ pub trait WireMedia: Wiring {
 /// One-time schedules (feature `scheduler`).
 pub trait WireScheduler: Wiring {
     fn scheduler(&self) -> Result<Arc<dyn Scheduler>, String>;
+}
+
+/// Step Functions executions and task-token callbacks (feature `sfn`).
+///
+/// `machines` are the logical names of the state machines the function
+/// starts (`statemachines/<name>.asl.json`), each resolved from
+/// `<NAME>_STATE_MACHINE_ARN` ([`crate::workflows::arn_variable`]); empty
+/// for a function that only answers task tokens.
+pub trait WireWorkflows: Wiring {
+    fn workflows(&self, machines: &[&str]) -> Result<Arc<dyn Workflows>, String>;
 }
 
 /// E-mail (feature `ses`).
@@ -180,6 +191,17 @@ impl WireScheduler for Aws {
                 .schedule_group
                 .clone()
                 .unwrap_or_else(|| "default".into()),
+        )))
+    }
+}
+
+#[cfg(feature = "sfn")]
+impl WireWorkflows for Aws {
+    fn workflows(&self, machines: &[&str]) -> Result<Arc<dyn Workflows>, String> {
+        let arns = crate::workflows::resolve_machines(machines, |var| std::env::var(var).ok())?;
+        Ok(Arc::new(crate::workflows::StepFunctions::new(
+            aws_sdk_sfn::Client::new(&self.sdk),
+            arns,
         )))
     }
 }
