@@ -39,17 +39,7 @@ impl Rng {
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&self.next_u64().to_be_bytes());
         b[8..].copy_from_slice(&self.next_u64().to_be_bytes());
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        uuid::Builder::from_random_bytes(b).into_uuid().to_string()
     }
 }
 
