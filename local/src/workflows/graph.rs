@@ -182,19 +182,6 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn type_name(k: &Kind) -> &'static str {
-    match k {
-        Kind::Pass { .. } => "Pass",
-        Kind::Task(_) => "Task",
-        Kind::Choice { .. } => "Choice",
-        Kind::Wait(_) => "Wait",
-        Kind::Succeed => "Succeed",
-        Kind::Fail { .. } => "Fail",
-        Kind::Parallel { .. } => "Parallel",
-        Kind::Map(_) => "Map",
-    }
-}
-
 /// Where a state goes next: (target, label).
 fn edges(kind: &Kind, transition: &Transition) -> Vec<(String, String)> {
     let mut out = vec![];
@@ -345,7 +332,7 @@ fn draw_list<'d>(
         let waits = matches!(&s.kind, Kind::Task(t) if t.resource.waits_for_task_token());
         let run = runs.get(name.as_str());
         let o = outcome(run, waits, status);
-        let ty = type_name(&s.kind);
+        let ty = s.kind.type_name();
         let _ = write!(
             svg,
             r##"<g class="state" tabindex="0" data-state="{n}" data-outcome="{o}"><rect x="{x}" y="{y}" width="{W}" height="{H}" rx="8" fill="{c}" stroke="#374151"/><text x="{tx}" y="{ty1}" class="name">{nshort}</text><text x="{tx}" y="{ty2}" class="type">{ty} · {ol}</text></g>"##,

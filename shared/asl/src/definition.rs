@@ -135,6 +135,22 @@ pub enum Kind {
     Map(Box<MapState>),
 }
 
+impl Kind {
+    /// The state's `Type` as the States Language (and history event names) spell it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Kind::Pass { .. } => "Pass",
+            Kind::Task(_) => "Task",
+            Kind::Choice { .. } => "Choice",
+            Kind::Wait(_) => "Wait",
+            Kind::Succeed => "Succeed",
+            Kind::Fail { .. } => "Fail",
+            Kind::Parallel { .. } => "Parallel",
+            Kind::Map(_) => "Map",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Task {
     pub resource: Resource,

@@ -312,19 +312,6 @@ fn de_def<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Definition>, D::Error> 
         .map_err(serde::de::Error::custom)
 }
 
-fn type_name(s: &State) -> &'static str {
-    match s.kind {
-        Kind::Pass { .. } => "Pass",
-        Kind::Task(_) => "Task",
-        Kind::Choice { .. } => "Choice",
-        Kind::Wait(_) => "Wait",
-        Kind::Succeed => "Succeed",
-        Kind::Fail { .. } => "Fail",
-        Kind::Parallel { .. } => "Parallel",
-        Kind::Map(_) => "Map",
-    }
-}
-
 fn size_of(v: &Value) -> usize {
     serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX)
 }
@@ -643,7 +630,7 @@ impl Execution {
         let scope = self.threads[&thread].scope.clone();
         let def = self.def.clone();
         let state = def.scope(&scope).get(&name);
-        let ty = type_name(state);
+        let ty = state.kind.type_name();
         let entered_type = if ty == "Fail" {
             "FailStateEntered".to_string()
         } else {
@@ -1248,7 +1235,7 @@ impl Execution {
         }
         self.emit(
             Some(thread),
-            &format!("{}StateExited", type_name(&state)),
+            &format!("{}StateExited", state.kind.type_name()),
             Some(json!({
                 "name": state.name,
                 "output": crate::compact(&output),
@@ -1341,7 +1328,7 @@ impl Execution {
             };
             self.emit(
                 Some(thread),
-                &format!("{}StateExited", type_name(&state)),
+                &format!("{}StateExited", state.kind.type_name()),
                 Some(json!({
                     "name": state.name,
                     "output": crate::compact(&out),
@@ -1623,7 +1610,7 @@ impl Execution {
             Phase::Backoff { timer } => {
                 self.cancel_timer(timer);
                 let (s, _) = self.state_of(thread).expect("active state");
-                let ty = format!("{}StateAborted", type_name(s));
+                let ty = format!("{}StateAborted", s.kind.type_name());
                 self.emit(Some(thread), &ty, None);
             }
             Phase::Parallel { .. } => {
