@@ -2,6 +2,7 @@
 //! single source of truth for wiring), running DynamoDB Local, and creating
 //! the table exactly as the template declares it.
 
+pub mod conflicts;
 pub mod dynamodb_local;
 pub mod table;
 

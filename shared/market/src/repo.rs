@@ -555,16 +555,19 @@ pub async fn mark_all_read(store: &Store, u: &UserId) -> Result<u64, Error> {
 }
 
 /// Run `attempt` again when a versioned write lost a race (the item changed
-/// between read and write), up to 5 times; the domain re-decides on fresh state.
+/// between read and write, or the store's own conflict retries ran out), up
+/// to 5 times with jittered backoff; the domain re-decides on fresh state.
 pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, Retry>>,
 {
-    for _ in 0..5 {
+    let backoff = nexus_store::ConflictRetry::default();
+    for tried in 1..=5 {
         match attempt().await {
             Ok(v) => return Ok(v),
-            Err(Retry::Lost) => continue,
+            // Spread the losers out so they don't collide again in step.
+            Err(Retry::Lost) => backoff.backoff(tried).await,
             Err(Retry::Failed(e)) => return Err(e),
         }
     }
@@ -595,6 +598,9 @@ pub async fn commit(store: &Store, tx: Tx, versioned: &[&str]) -> Result<(), Ret
         Err(StoreError::ConditionFailed { label }) if versioned.contains(&label.as_str()) => {
             Err(Retry::Lost)
         }
+        // The store retried the same write and kept colliding: decide again
+        // on what is there now.
+        Err(StoreError::TransactionConflict) => Err(Retry::Lost),
         Err(StoreError::ConditionFailed { label }) if label == "active campaigns" => {
             Err(Retry::Failed(Error::conflict(
                 "active-campaigns-changed",

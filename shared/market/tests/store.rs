@@ -8,6 +8,7 @@ use nexus_core::plans::Plan;
 use nexus_core::principal::{Principal, PrincipalKind, Role};
 use nexus_core::user::AccountType;
 use nexus_core::{OrgId, Timestamp};
+use nexus_devenv::conflicts::ConflictingDynamo;
 use nexus_devenv::CreateTable;
 use nexus_market::application::{ApplyInput, DecisionInput};
 use nexus_market::campaign::CampaignInput;
@@ -18,10 +19,17 @@ use nexus_market::lifecycle::CampaignStatus;
 use nexus_market::repo;
 use nexus_store::Store;
 use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Barrier;
 
 async fn store() -> Store {
     let endpoint = nexus_devenv::dynamodb_local::shared_endpoint().await;
-    let client = aws_sdk_dynamodb::Client::new(&nexus_devenv::local_sdk_config(&endpoint).await);
+    table(&endpoint).await
+}
+
+async fn table(endpoint: &str) -> Store {
+    let client = aws_sdk_dynamodb::Client::new(&nexus_devenv::local_sdk_config(endpoint).await);
     let name = format!(
         "nexus-test-{}",
         ulid::Ulid::new().to_string().to_lowercase()
@@ -35,6 +43,45 @@ async fn store() -> Store {
         .unwrap();
     Store::new(client, name, CursorKey::new("k"))
 }
+
+/// A store on its own table behind [`ConflictingDynamo`], which applies
+/// DynamoDB's transaction-conflict rule (DynamoDB Local alone serializes
+/// transactions) and counts the times two writes met.
+async fn contended() -> (Store, ConflictingDynamo) {
+    let endpoint = nexus_devenv::dynamodb_local::shared_endpoint().await;
+    let front = ConflictingDynamo::start(&endpoint, Duration::from_millis(5))
+        .await
+        .unwrap();
+    (table(front.endpoint()).await, front)
+}
+
+/// Run each contender in its own task; a barrier releases them together.
+async fn race<T, F>(contenders: Vec<F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let gate = Arc::new(Barrier::new(contenders.len()));
+    let tasks: Vec<_> = contenders
+        .into_iter()
+        .map(|f| {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                gate.wait().await;
+                f.await
+            })
+        })
+        .collect();
+    let mut out = vec![];
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// Rounds of each race: enough that the writes meet (asserted through the
+/// front's contention count), cheap enough for `make test`.
+const ROUNDS: usize = 8;
 
 fn now() -> Timestamp {
     "2026-11-28T10:00:00Z".parse().unwrap()
@@ -133,170 +180,188 @@ async fn two_applicants(
     (c, apps)
 }
 
-#[tokio::test]
-async fn concurrent_acceptances_never_over_commit_the_budget() {
-    let store = store().await;
-    let org = OrgId::new();
-    // Room for one 60 000 fee, not two.
-    let (c, apps) = two_applicants(&store, &org, 100_000, 60_000).await;
-    let accept = |app| {
-        let store = store.clone();
-        let (org, cid) = (org.clone(), c.id.clone());
-        async move {
-            let d: DecisionInput = serde_json::from_value(json!({"decision": "accept"})).unwrap();
-            flows::decide(
-                &store,
-                flows::Brand {
-                    org: &org,
-                    plan: Plan::Growth,
-                    actor: "usr_x",
-                },
-                &cid,
-                &app,
-                d,
-                now(),
-            )
-            .await
-        }
-    };
-    let (a, b) = tokio::join!(accept(apps[0].clone()), accept(apps[1].clone()));
-    let results = [a, b];
-    let ok = results.iter().filter(|r| r.is_ok()).count();
-    assert_eq!(ok, 1, "exactly one acceptance fits: {results:?}");
-    let err = results.iter().find_map(|r| r.as_ref().err()).unwrap();
-    assert_eq!(err.status(), 409);
-    assert_eq!(err.code(), "budget-exceeded");
-    let stored = repo::campaign(&store, &org, &c.id).await.unwrap();
-    let budget = stored.budget.unwrap();
-    assert_eq!(budget.committed, 60_000);
-    assert!(budget.committed + budget.spent <= budget.total.amount);
-    assert_eq!(stored.creator_count, 1);
-}
-
-#[tokio::test]
-async fn concurrent_acceptances_respect_creators_per_campaign() {
-    let store = store().await;
-    let org = OrgId::new();
-    let (c, apps) = two_applicants(&store, &org, 1_000_000, 1_000).await;
-    // Fill the Free plan's 5 creator slots but one.
-    let mut stored = repo::campaign(&store, &org, &c.id).await.unwrap();
-    let v = stored.version;
-    stored.creator_count = 4;
-    store
-        .commit(nexus_store::Tx::new().write(nexus_store::Write::replace(&stored, v).unwrap()))
+/// Accept `app` on `campaign` as the brand, on `plan`.
+fn accept(
+    store: &Store,
+    org: &OrgId,
+    campaign: &nexus_core::ids::CampaignId,
+    app: &nexus_core::ids::ApplicationId,
+    plan: Plan,
+) -> impl std::future::Future<
+    Output = Result<
+        (
+            nexus_market::application::Application,
+            Option<nexus_market::contract::Contract>,
+        ),
+        nexus_core::Error,
+    >,
+> + Send
+       + 'static {
+    let (store, org, cid, app) = (store.clone(), org.clone(), campaign.clone(), app.clone());
+    async move {
+        let d: DecisionInput = serde_json::from_value(json!({"decision": "accept"})).unwrap();
+        flows::decide(
+            &store,
+            flows::Brand {
+                org: &org,
+                plan,
+                actor: "usr_x",
+            },
+            &cid,
+            &app,
+            d,
+            now(),
+        )
         .await
-        .unwrap();
-    let accept = |app| {
-        let store = store.clone();
-        let (org, cid) = (org.clone(), c.id.clone());
-        async move {
-            let d: DecisionInput = serde_json::from_value(json!({"decision": "accept"})).unwrap();
-            flows::decide(
-                &store,
-                flows::Brand {
-                    org: &org,
-                    plan: Plan::Free,
-                    actor: "usr_x",
-                },
-                &cid,
-                &app,
-                d,
-                now(),
-            )
-            .await
-        }
-    };
-    let (a, b) = tokio::join!(accept(apps[0].clone()), accept(apps[1].clone()));
-    let errs: Vec<_> = [a, b].into_iter().filter_map(|r| r.err()).collect();
-    assert_eq!(errs.len(), 1);
-    assert_eq!(errs[0].status(), 402);
-    assert!(errs[0].to_string().contains("creators per campaign"));
-    assert_eq!(
-        repo::campaign(&store, &org, &c.id)
-            .await
-            .unwrap()
-            .creator_count,
-        5
-    );
+    }
 }
 
-#[tokio::test]
-async fn concurrent_publishes_take_at_most_the_plans_active_slots() {
-    let store = store().await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_acceptances_never_over_commit_the_budget() {
+    let (store, front) = contended().await;
     let org = OrgId::new();
-    let by = UserId::new();
-    let mut ids = vec![];
-    for _ in 0..4 {
-        ids.push(
-            flows::create_campaign(
-                &store,
-                &org,
-                by.as_str(),
-                campaign_input(10_000, None),
-                now(),
-            )
+    let mut met = 0;
+    for round in 0..ROUNDS {
+        // Room for one 60 000 fee, not two.
+        let (c, apps) = two_applicants(&store, &org, 100_000, 60_000).await;
+        let before = front.contention();
+        let results = race(
+            apps.iter()
+                .map(|a| accept(&store, &org, &c.id, a, Plan::Growth))
+                .collect(),
+        )
+        .await;
+        met += usize::from(front.contention() > before);
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(
+            ok, 1,
+            "round {round}: exactly one acceptance fits: {results:?}"
+        );
+        let err = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert_eq!(err.status(), 409);
+        assert_eq!(err.code(), "budget-exceeded");
+        let stored = repo::campaign(&store, &org, &c.id).await.unwrap();
+        let budget = stored.budget.unwrap();
+        assert_eq!(budget.committed, 60_000);
+        assert!(budget.committed + budget.spent <= budget.total.amount);
+        assert_eq!(stored.creator_count, 1);
+    }
+    assert!(met > 0, "in {ROUNDS} rounds the two acceptances never met");
+    eprintln!("budget race: the writes met in {met} of {ROUNDS} rounds");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_acceptances_respect_creators_per_campaign() {
+    let (store, front) = contended().await;
+    let org = OrgId::new();
+    let mut met = 0;
+    for round in 0..ROUNDS {
+        let (c, apps) = two_applicants(&store, &org, 1_000_000, 1_000).await;
+        // Fill the Free plan's 5 creator slots but one.
+        let mut stored = repo::campaign(&store, &org, &c.id).await.unwrap();
+        let v = stored.version;
+        stored.creator_count = 4;
+        store
+            .commit(nexus_store::Tx::new().write(nexus_store::Write::replace(&stored, v).unwrap()))
             .await
-            .unwrap()
-            .id,
+            .unwrap();
+        let before = front.contention();
+        let results = race(
+            apps.iter()
+                .map(|a| accept(&store, &org, &c.id, a, Plan::Free))
+                .collect(),
+        )
+        .await;
+        met += usize::from(front.contention() > before);
+        let errs: Vec<_> = results.into_iter().filter_map(|r| r.err()).collect();
+        assert_eq!(errs.len(), 1, "round {round}: {errs:?}");
+        assert_eq!(errs[0].status(), 402);
+        assert!(errs[0].to_string().contains("creators per campaign"));
+        assert_eq!(
+            repo::campaign(&store, &org, &c.id)
+                .await
+                .unwrap()
+                .creator_count,
+            5
         );
     }
-    let publish = |id| {
-        let store = store.clone();
-        let org = org.clone();
-        async move {
+    assert!(met > 0, "in {ROUNDS} rounds the two acceptances never met");
+    eprintln!("creator-slot race: the writes met in {met} of {ROUNDS} rounds");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_publishes_take_at_most_the_plans_active_slots() {
+    let (store, front) = contended().await;
+    let by = UserId::new();
+    let mut met = 0;
+    for round in 0..ROUNDS {
+        let org = OrgId::new();
+        let mut ids = vec![];
+        for _ in 0..4 {
+            ids.push(
+                flows::create_campaign(
+                    &store,
+                    &org,
+                    by.as_str(),
+                    campaign_input(10_000, None),
+                    now(),
+                )
+                .await
+                .unwrap()
+                .id,
+            );
+        }
+        let publish = |id: &nexus_core::ids::CampaignId| {
+            let (store, org, id) = (store.clone(), org.clone(), id.clone());
+            async move {
+                flows::transition_campaign(
+                    &store,
+                    &org,
+                    &id,
+                    CampaignStatus::Published,
+                    Plan::Free,
+                    "usr_x",
+                    now(),
+                )
+                .await
+            }
+        };
+        let before = front.contention();
+        let results = race(ids.iter().map(publish).collect()).await;
+        met += usize::from(front.contention() > before);
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(
+            ok, 2,
+            "round {round}: Free allows 2 active campaigns: {results:?}"
+        );
+        for e in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert_eq!(e.status(), 402, "{e}");
+            assert!(e.to_string().contains("active campaigns"));
+        }
+        assert_eq!(repo::active_count(&store, &org).await.unwrap(), 2);
+        if round == 0 {
+            // Cancelling one frees its slot.
+            let published = ids
+                .iter()
+                .zip(&results)
+                .find_map(|(id, r)| r.is_ok().then_some(id))
+                .unwrap();
             flows::transition_campaign(
                 &store,
                 &org,
-                &id,
-                CampaignStatus::Published,
+                published,
+                CampaignStatus::Cancelled,
                 Plan::Free,
                 "usr_x",
                 now(),
             )
             .await
+            .unwrap();
+            assert_eq!(repo::active_count(&store, &org).await.unwrap(), 1);
         }
-    };
-    let results = futures_join4(
-        publish(ids[0].clone()),
-        publish(ids[1].clone()),
-        publish(ids[2].clone()),
-        publish(ids[3].clone()),
-    )
-    .await;
-    let ok = results.iter().filter(|r| r.is_ok()).count();
-    assert_eq!(ok, 2, "Free allows 2 active campaigns: {results:?}");
-    for e in results.iter().filter_map(|r| r.as_ref().err()) {
-        assert_eq!(e.status(), 402, "{e}");
-        assert!(e.to_string().contains("active campaigns"));
     }
-    assert_eq!(repo::active_count(&store, &org).await.unwrap(), 2);
-    // Cancelling one frees its slot.
-    let published = ids
-        .iter()
-        .find(|id| results[ids.iter().position(|x| x == *id).unwrap()].is_ok())
-        .unwrap();
-    flows::transition_campaign(
-        &store,
-        &org,
-        published,
-        CampaignStatus::Cancelled,
-        Plan::Free,
-        "usr_x",
-        now(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(repo::active_count(&store, &org).await.unwrap(), 1);
-}
-
-async fn futures_join4<T>(
-    a: impl std::future::Future<Output = T>,
-    b: impl std::future::Future<Output = T>,
-    c: impl std::future::Future<Output = T>,
-    d: impl std::future::Future<Output = T>,
-) -> Vec<T> {
-    let (a, b, c, d) = tokio::join!(a, b, c, d);
-    vec![a, b, c, d]
+    assert!(met > 0, "in {ROUNDS} rounds the publishes never met");
+    eprintln!("active-campaign race: the writes met in {met} of {ROUNDS} rounds");
 }
 
 #[tokio::test]

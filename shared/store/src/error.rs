@@ -19,7 +19,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn from_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    pub fn from_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
         e: SdkError<E, R>,
     ) -> Self {
         let code = e.code().unwrap_or_default().to_owned();

@@ -13,6 +13,7 @@ pub mod entity;
 pub mod error;
 pub mod idempotency;
 pub mod repos;
+pub mod retry;
 pub mod store;
 pub mod tx;
 
@@ -20,5 +21,6 @@ pub use cursors::CursorKeySource;
 pub use entity::{attr, Entity, Key};
 pub use error::StoreError;
 pub use idempotency::{Claim, StoredResponse};
+pub use retry::ConflictRetry;
 pub use store::{Index, Page, Query, Store};
 pub use tx::{Tx, Write};

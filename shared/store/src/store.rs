@@ -12,6 +12,7 @@ use crate::cursors::{CursorKeySource, Cursors};
 
 use crate::entity::{attr, from_item, to_item, Entity, Item, Key};
 use crate::error::StoreError;
+use crate::retry::ConflictRetry;
 use crate::tx::{Tx, MAX_TX_ITEMS};
 
 /// Which key a query runs on.
@@ -87,6 +88,7 @@ pub struct Store {
     client: aws_sdk_dynamodb::Client,
     table: String,
     cursors: Cursors,
+    conflict_retry: ConflictRetry,
 }
 
 impl Store {
@@ -106,7 +108,27 @@ impl Store {
             client,
             table: table.into(),
             cursors: Cursors::Unwired,
+            conflict_retry: ConflictRetry::default(),
         }
+    }
+
+    /// How writes that hit a `TransactionConflict` are retried (the
+    /// default: [`ConflictRetry::default`]).
+    pub fn with_conflict_retry(mut self, policy: ConflictRetry) -> Self {
+        self.conflict_retry = policy;
+        self
+    }
+
+    /// Run a write of the caller's own making (an `UpdateItem` a repository
+    /// builds on [`Store::client`]) under the store's conflict retry: a
+    /// single-item write is refused with `TransactionConflict` while a
+    /// transaction is writing the same item.
+    pub async fn retry_conflicts<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        self.conflict_retry.run(op).await
     }
 
     /// Seal cursors with `cursor_key`.
@@ -171,24 +193,28 @@ impl Store {
     /// Create unless the key exists. `Ok(false)` means it already existed:
     /// the idempotent path for consumers that may see an event twice.
     pub async fn put_if_absent<E: Entity>(&self, e: &E) -> Result<bool, StoreError> {
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(e)?))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", attr::PK)
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(se))
-                if matches!(se.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(false)
+        let item = to_item(e)?;
+        self.retry_conflicts(|| async {
+            let res = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", attr::PK)
+                .send()
+                .await;
+            match res {
+                Ok(_) => Ok(true),
+                Err(SdkError::ServiceError(se))
+                    if matches!(se.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(StoreError::from_sdk(e)),
             }
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        })
+        .await
     }
 
     /// Write everything in `tx` atomically, events into the outbox.
@@ -204,6 +230,19 @@ impl Store {
         }
         let labels = tx.labels();
         let items = tx.into_items(&self.table)?;
+        // A conflict cancels the whole transaction, so the same items are
+        // sent again; their conditions are evaluated afresh each time.
+        self.retry_conflicts(|| self.transact(items.clone(), &labels))
+            .await
+    }
+
+    /// One `TransactWriteItems` call, its cancellation reasons mapped to
+    /// the first failing write's label.
+    async fn transact(
+        &self,
+        items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+        labels: &[String],
+    ) -> Result<(), StoreError> {
         let res = self
             .client
             .transact_write_items()

@@ -124,7 +124,7 @@ pub async fn touch(store: &Store, org: &OrgId, id: &ApiKeyId, now: Timestamp) ->
     let minute_ago = now
         .checked_sub(jiff::SignedDuration::from_secs(60))
         .unwrap_or(now);
-    let res = store
+    let req = store
         .client()
         .update_item()
         .table_name(store.table_name())
@@ -135,19 +135,26 @@ pub async fn touch(store: &Store, org: &OrgId, id: &ApiKeyId, now: Timestamp) ->
         )
         .expression_attribute_names("#pk", crate::attr::PK)
         .expression_attribute_values(":now", AttributeValue::S(now.to_string()))
-        .expression_attribute_values(":ago", AttributeValue::S(minute_ago.to_string()))
-        .send()
-        .await;
-    match res {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(StoreError::from_sdk(e).into()),
-    }
+        .expression_attribute_values(":ago", AttributeValue::S(minute_ago.to_string()));
+    // The key item is also written by revocation's transaction.
+    store
+        .retry_conflicts(|| {
+            let req = req.clone();
+            async move {
+                match req.send().await {
+                    Ok(_) => Ok(()),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(StoreError::from_sdk(e)),
+                }
+            }
+        })
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

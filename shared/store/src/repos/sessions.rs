@@ -267,7 +267,7 @@ pub fn reauthenticate(family: &str, now: Timestamp) -> Write {
 
 /// Revoke a family: none of its refresh tokens work any more.
 pub async fn revoke_family(store: &Store, family: &str, now: Timestamp) -> Result<(), Error> {
-    store
+    let req = store
         .client()
         .update_item()
         .table_name(store.table_name())
@@ -275,9 +275,14 @@ pub async fn revoke_family(store: &Store, family: &str, now: Timestamp) -> Resul
         .update_expression("SET revokedAt = if_not_exists(revokedAt, :now)")
         .condition_expression("attribute_exists(#pk)")
         .expression_attribute_names("#pk", crate::attr::PK)
-        .expression_attribute_values(":now", AttributeValue::S(now.to_string()))
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
+        .expression_attribute_values(":now", AttributeValue::S(now.to_string()));
+    // A refresh rotating this family in a transaction at the same moment
+    // makes DynamoDB refuse the update with a conflict: try again.
+    store
+        .retry_conflicts(|| {
+            let req = req.clone();
+            async move { req.send().await.map_err(StoreError::from_sdk) }
+        })
+        .await?;
     Ok(())
 }
