@@ -22,6 +22,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The served `/openapi.json`, compiled on the first response.
     contract: tokio::sync::OnceCell<Arc<Contract>>,
+    /// Present for [`TestApp::spawn_contended`].
+    front: Option<nexus_devenv::conflicts::ConflictingDynamo>,
 }
 
 /// A response, read once.
@@ -81,6 +83,26 @@ impl TestApp {
     /// A platform with adjusted options (e.g. `o.with_override("reminders", …)`).
     pub async fn spawn_with(adjust: impl FnOnce(Options) -> Options) -> Self {
         let endpoint = nexus_devenv::dynamodb_local::shared_endpoint().await;
+        Self::on(endpoint, adjust, None).await
+    }
+
+    /// A platform whose DynamoDB applies the service's transaction-conflict
+    /// rule ([`nexus_devenv::conflicts::ConflictingDynamo`] in front of
+    /// DynamoDB Local), for races that must contend as they do in AWS.
+    pub async fn spawn_contended() -> Self {
+        let endpoint = nexus_devenv::dynamodb_local::shared_endpoint().await;
+        let front =
+            nexus_devenv::conflicts::ConflictingDynamo::start(&endpoint, Duration::from_millis(5))
+                .await
+                .expect("conflict front starts");
+        Self::on(front.endpoint().to_owned(), |o| o, Some(front)).await
+    }
+
+    async fn on(
+        endpoint: String,
+        adjust: impl FnOnce(Options) -> Options,
+        front: Option<nexus_devenv::conflicts::ConflictingDynamo>,
+    ) -> Self {
         let local = LocalPlatform::start(adjust(Options::ephemeral(endpoint)))
             .await
             .expect("local platform starts");
@@ -91,7 +113,17 @@ impl TestApp {
                 .build()
                 .expect("client"),
             contract: tokio::sync::OnceCell::new(),
+            front,
         }
+    }
+
+    /// Times two writes met (conflicts and lost conditions) so far; only
+    /// for [`TestApp::spawn_contended`].
+    pub fn contention(&self) -> usize {
+        self.front
+            .as_ref()
+            .expect("spawn_contended")
+            .contention()
     }
 
     pub fn url(&self, path: &str) -> String {

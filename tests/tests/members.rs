@@ -118,70 +118,79 @@ async fn invitations_respect_seat_limits_and_roles() {
     assert!(r.body.get("orgId").is_none(), "{}", r.text);
 }
 
-#[tokio::test]
+/// Two invitees accept at the same moment, from their own HTTP clients,
+/// for the organization's one remaining seat: exactly one gets in, every
+/// time. (Growth allows the invitations; a downgrade to Starter's 3 seats
+/// with 2 members leaves one seat for two pending invitations.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_acceptances_cannot_exceed_seats() {
-    let app = TestApp::spawn().await;
-    let (owner, org) = app.org_owner("brand").await;
-    app.set_plan_in_store(&org, Plan::Starter).await; // 3 seats: owner + 2
-    let mut users = vec![];
-    let mut tokens = vec![];
-    for _ in 0..2 {
-        let u = app.verified_user().await;
-        let r = app
-            .post(
-                &format!("/v1/orgs/{org}/invitations"),
-                Some(&owner.access),
-                json!({"email": u.email, "role": "viewer"}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text);
-        tokens.push(
-            app.last_mail(&u.email, "invitation").await["token"]
+    const ROUNDS: usize = 4;
+    let app = TestApp::spawn_contended().await;
+    let mut met = 0;
+    for round in 0..ROUNDS {
+        let (owner, org) = app.org_owner("brand").await;
+        app.set_plan_in_store(&org, Plan::Growth).await;
+        let member = app.verified_user().await;
+        app.join(&owner, &org, &member, "viewer").await;
+        let mut invitees = vec![];
+        for _ in 0..2 {
+            let u = app.verified_user().await;
+            let r = app
+                .post(
+                    &format!("/v1/orgs/{org}/invitations"),
+                    Some(&owner.access),
+                    json!({"email": u.email, "role": "viewer"}),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{}", r.text);
+            let token = app.last_mail(&u.email, "invitation").await["token"]
                 .as_str()
                 .unwrap()
-                .to_owned(),
-        );
-        users.push(u);
-    }
-    // Squeeze a third member in behind the limit check: back to Free (1 seat) and accept both at once.
-    app.set_plan_in_store(&org, Plan::Free).await;
-    let results = futures::future::join_all(users.iter().zip(&tokens).map(|(u, t)| {
-        let app = &app;
-        async move {
-            app.post(
-                &format!("/v1/invitations/{t}/accept"),
-                Some(&u.access),
-                json!({}),
-            )
-            .await
+                .to_owned();
+            invitees.push((u, token));
         }
-    }))
-    .await;
-    for r in &results {
-        r.assert_problem(402, "limit-reached");
-    }
-    app.set_plan_in_store(&org, Plan::Starter).await;
-    let ok = futures::future::join_all(users.iter().zip(&tokens).map(|(u, t)| {
-        let app = &app;
-        async move {
-            app.post(
-                &format!("/v1/invitations/{t}/accept"),
-                Some(&u.access),
-                json!({}),
-            )
-            .await
+        app.set_plan_in_store(&org, Plan::Starter).await;
+        let gate = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let before = app.contention();
+        let tasks: Vec<_> = invitees
+            .iter()
+            .map(|(u, t)| {
+                let (gate, url, access) = (
+                    gate.clone(),
+                    app.url(&format!("/v1/invitations/{t}/accept")),
+                    u.access.clone(),
+                );
+                tokio::spawn(async move {
+                    let client = reqwest::Client::new();
+                    gate.wait().await;
+                    let r = client
+                        .post(url)
+                        .bearer_auth(access)
+                        .json(&json!({}))
+                        .send()
+                        .await
+                        .unwrap();
+                    (r.status().as_u16(), r.text().await.unwrap())
+                })
+            })
+            .collect();
+        let mut results = vec![];
+        for t in tasks {
+            results.push(t.await.unwrap());
         }
-    }))
-    .await;
-    assert!(
-        ok.iter().all(|r| r.status == 200),
-        "{:?}",
-        ok.iter().map(|r| &r.text).collect::<Vec<_>>()
-    );
-    let org_item = app
-        .get(&format!("/v1/orgs/{org}"), Some(&owner.access))
-        .await;
-    assert_eq!(org_item.body["memberCount"], 3);
+        met += usize::from(app.contention() > before);
+        let winners = results.iter().filter(|(s, _)| *s == 200).count();
+        assert_eq!(winners, 1, "round {round}: {results:?}");
+        let (status, text) = results.iter().find(|(s, _)| *s != 200).unwrap();
+        assert_eq!(*status, 402, "round {round}: {text}");
+        assert!(text.contains("limit-reached"), "{text}");
+        let org_item = app
+            .get(&format!("/v1/orgs/{org}"), Some(&owner.access))
+            .await;
+        assert_eq!(org_item.body["memberCount"], 3, "round {round}");
+    }
+    assert!(met > 0, "in {ROUNDS} rounds the two acceptances never met");
+    eprintln!("seat race through the gateway: the writes met in {met} of {ROUNDS} rounds");
 }
 
 #[tokio::test]
