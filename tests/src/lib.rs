@@ -120,10 +120,7 @@ impl TestApp {
     /// Times two writes met (conflicts and lost conditions) so far; only
     /// for [`TestApp::spawn_contended`].
     pub fn contention(&self) -> usize {
-        self.front
-            .as_ref()
-            .expect("spawn_contended")
-            .contention()
+        self.front.as_ref().expect("spawn_contended").contention()
     }
 
     pub fn url(&self, path: &str) -> String {

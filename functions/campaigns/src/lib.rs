@@ -123,7 +123,9 @@ const P400: &str = "Invalid fields (each with its JSON pointer)";
     responses((status = 201, description = "The draft", body = Campaign),
               (status = 400, description = P400, body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Needs campaigns:write", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "The caller acts in no brand organization", body = Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "The caller acts in no brand organization", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The same Idempotency-Key is still in progress (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json")))]
 async fn create(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = brand(&caller, Permission::CampaignsWrite)?;

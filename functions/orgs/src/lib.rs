@@ -183,7 +183,7 @@ async fn get_org(state: &State, req: &Request) -> Result<ApiResponse, Error> {
 /// invitations can't exceed the plan. Inviting an address again replaces its invitation: the new role
 /// holds and the earlier link stops working.
 #[utoipa::path(post, path = "/v1/orgs/{orgId}/invitations", tag = "members", operation_id = "invite_member", request_body = InviteBody,
-    params(("orgId" = String, Path)), security(("bearer" = [])),
+    params(("orgId" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first answer and sends no second e-mail")), security(("bearer" = [])),
     responses(
         (status = 201, description = "Invitation e-mailed", body = InvitationSent, headers(("location" = String))),
         (status = 400, description = "Invalid e-mail or role", body = Problem, content_type = "application/problem+json"),
@@ -191,14 +191,19 @@ async fn get_org(state: &State, req: &Request) -> Result<ApiResponse, Error> {
         (status = 402, description = "`limit-reached`: no seat left on the plan", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Your current role does not allow inviting, or `org-not-active`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invitation-changed`: the address was invited again meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation-changed`: the address was invited again meanwhile, or the same Idempotency-Key is still in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn invite(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
     let b: InviteBody = json_body(req)?;
-    let sent = tenancy::invite(&state.deps(), &caller, &org, b.email, b.role).await?;
-    ApiResponse::created(&sent, format!("/v1/orgs/{org}/invitations"))
+    let now = state.platform.clock.now();
+    idempotent(&state.platform.store, &caller, req, now, || async {
+        let sent = tenancy::invite(&state.deps(), &caller, &org, b.email, b.role).await?;
+        ApiResponse::created(&sent, format!("/v1/orgs/{org}/invitations"))
+    })
+    .await
 }
 
 /// Pending invitations (owner/admin): whom, with which role, until when. Tokens are never shown.
@@ -393,21 +398,27 @@ async fn revoke_key(state: &State, req: &Request) -> Result<ApiResponse, Error> 
 /// Give an agency access to this brand (brand owners only; granting again changes the role). Each member
 /// of the agency can then `switch-org` into the brand and act with the lower of `role` and their own agency role.
 #[utoipa::path(post, path = "/v1/orgs/{orgId}/agency-grants", tag = "organizations", operation_id = "grant_agency", request_body = GrantBody,
-    params(("orgId" = String, Path)), security(("bearer" = [])),
+    params(("orgId" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")), security(("bearer" = [])),
     responses(
         (status = 201, description = "Granted", body = AgencyGrant, headers(("location" = String))),
         (status = 400, description = "Unknown agency or role", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a brand owner (as of now), or `org-not-active`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organization for this caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`not-a-brand`: only brands grant agency access", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not-a-brand`: only brands grant agency access; or the same Idempotency-Key is still in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn grant(state: &State, req: &Request) -> Result<ApiResponse, Error> {
     let caller = principal(req)?;
     let org = org_id(req)?;
     let b: GrantBody = json_body(req)?;
-    let g = tenancy::grant_agency(&state.deps(), &caller, &org, b.agency_org_id, b.role).await?;
-    ApiResponse::created(&g, format!("/v1/orgs/{org}/agency-grants"))
+    let now = state.platform.clock.now();
+    idempotent(&state.platform.store, &caller, req, now, || async {
+        let g =
+            tenancy::grant_agency(&state.deps(), &caller, &org, b.agency_org_id, b.role).await?;
+        ApiResponse::created(&g, format!("/v1/orgs/{org}/agency-grants"))
+    })
+    .await
 }
 
 /// Agencies with access to this brand, in agency-id order.
