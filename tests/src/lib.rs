@@ -119,6 +119,10 @@ impl TestApp {
 
     /// Times two writes met (conflicts and lost conditions) so far; only
     /// for [`TestApp::spawn_contended`].
+    pub fn front(&self) -> &nexus_devenv::conflicts::ConflictingDynamo {
+        self.front.as_ref().expect("spawn_contended")
+    }
+
     pub fn contention(&self) -> usize {
         self.front.as_ref().expect("spawn_contended").contention()
     }

@@ -177,3 +177,34 @@ async fn every_template_route_is_served_and_documented() {
         assert!(samples > 0, "no sample event in events/ for {}", f.name);
     }
 }
+
+/// Every problem repeats the response's `x-request-id` as `requestId`, and
+/// a DynamoDB that keeps throttling turns into `503 unavailable` with
+/// `Retry-After`, never a 500.
+#[tokio::test]
+async fn problems_carry_the_request_id_and_a_throttled_store_is_503() {
+    let app = TestApp::spawn_contended().await;
+    let (owner, _org) = app.org_owner("brand").await;
+
+    let missing = app
+        .get("/v1/campaigns/cmp_01JDQ8M3ZP6T0N7W4C5B2X9Y8E", Some(&owner.access))
+        .await;
+    missing.assert_problem(404, "not-found");
+    let header = missing.headers["x-request-id"].to_str().unwrap();
+    assert!(!header.is_empty());
+    assert_eq!(missing.body["requestId"], header);
+
+    app.front().throttle(true);
+    let busy = app.get("/v1/campaigns", Some(&owner.access)).await;
+    app.front().throttle(false);
+    busy.assert_problem(503, "unavailable");
+    assert_eq!(busy.headers["retry-after"], "1");
+    assert_eq!(
+        busy.body["requestId"],
+        busy.headers["x-request-id"].to_str().unwrap()
+    );
+    assert!(busy.body["detail"].as_str().unwrap().contains("retry"), "{}", busy.text);
+    // And it recovers once DynamoDB does.
+    let ok = app.get("/v1/campaigns", Some(&owner.access)).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+}

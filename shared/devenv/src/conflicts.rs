@@ -42,6 +42,7 @@ struct Front {
     held: Mutex<HashMap<String, usize>>,
     conflicts: AtomicUsize,
     lost_conditions: AtomicUsize,
+    throttling: std::sync::atomic::AtomicBool,
 }
 
 impl ConflictingDynamo {
@@ -56,6 +57,7 @@ impl ConflictingDynamo {
             held: Mutex::new(HashMap::new()),
             conflicts: AtomicUsize::new(0),
             lost_conditions: AtomicUsize::new(0),
+            throttling: std::sync::atomic::AtomicBool::new(false),
         });
         let app = axum::Router::new().fallback({
             let state = state.clone();
@@ -89,6 +91,14 @@ impl ConflictingDynamo {
         self.state.lost_conditions.load(Ordering::SeqCst)
     }
 
+    /// While on, answer every request as DynamoDB answers a table over its
+    /// throughput (`ProvisionedThroughputExceededException`), which the AWS
+    /// SDK retries and then reports: how the platform behaves when DynamoDB
+    /// throttles it.
+    pub fn throttle(&self, on: bool) {
+        self.state.throttling.store(on, Ordering::SeqCst);
+    }
+
     /// Conflicts and lost conditions together: the times two writes met.
     pub fn contention(&self) -> usize {
         self.conflicts() + self.lost_conditions()
@@ -109,6 +119,13 @@ impl Front {
             .and_then(|t| t.strip_prefix("DynamoDB_20120810."))
             .unwrap_or_default()
             .to_owned();
+        if self.throttling.load(Ordering::SeqCst) {
+            return error(
+                "ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded. \
+                 Consider increasing your provisioning level with the UpdateTable API.",
+            );
+        }
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         match target.as_str() {
             "TransactWriteItems" => {

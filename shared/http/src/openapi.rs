@@ -128,6 +128,7 @@ fn operations(doc: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
 ///   account type, API key scopes, plan);
 /// - `Idempotency-Key`: 409 (same key in progress), 422 (same key, other body)
 ///   and the `idempotent-replayed` header on successful answers;
+/// - every operation: 503 (the data store stayed busy after retries);
 /// - every 201 carries `location`; every 429 and 503 (and an idempotent
 ///   operation's 409) `retry-after`.
 pub fn standard_responses(doc: &mut OpenApi) {
@@ -162,6 +163,12 @@ pub fn standard_responses(doc: &mut OpenApi) {
                  (user session or API key and its scopes) or plan does not permit this",
             ));
         }
+        // Any operation can meet a data store that keeps throttling or
+        // conflicting after the SDK's and the store's retries.
+        add.push((
+            "503",
+            "Temporarily unavailable (the data store is busy): retry after `Retry-After` seconds",
+        ));
         if idempotent {
             add.push(("409", "Same Idempotency-Key still in progress"));
             add.push(("422", "Idempotency-Key reused with another body"));
