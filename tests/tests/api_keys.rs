@@ -70,7 +70,14 @@ async fn keys_are_plan_gated_scoped_and_revocable() {
     let list = app
         .get(&format!("/v1/orgs/{org}/api-keys"), Some(&owner.access))
         .await;
-    assert!(!list.text.contains(&key[20..]));
+    assert_eq!(list.status, 200, "{}", list.text);
+    let items = list.body["items"].as_array().expect("items");
+    assert!(
+        items.iter().any(|k| k["id"] == id.as_str()),
+        "the key is listed: {}",
+        list.text
+    );
+    assert!(!list.text.contains(&key[20..]), "never the secret");
     let one = app
         .get(
             &format!("/v1/orgs/{org}/api-keys/{id}"),

@@ -187,7 +187,10 @@ async fn problems_carry_the_request_id_and_a_throttled_store_is_503() {
     let (owner, _org) = app.org_owner("brand").await;
 
     let missing = app
-        .get("/v1/campaigns/cmp_01JDQ8M3ZP6T0N7W4C5B2X9Y8E", Some(&owner.access))
+        .get(
+            "/v1/campaigns/cmp_01JDQ8M3ZP6T0N7W4C5B2X9Y8E",
+            Some(&owner.access),
+        )
         .await;
     missing.assert_problem(404, "not-found");
     let header = missing.headers["x-request-id"].to_str().unwrap();
@@ -203,7 +206,11 @@ async fn problems_carry_the_request_id_and_a_throttled_store_is_503() {
         busy.body["requestId"],
         busy.headers["x-request-id"].to_str().unwrap()
     );
-    assert!(busy.body["detail"].as_str().unwrap().contains("retry"), "{}", busy.text);
+    assert!(
+        busy.body["detail"].as_str().unwrap().contains("retry"),
+        "{}",
+        busy.text
+    );
     // And it recovers once DynamoDB does.
     let ok = app.get("/v1/campaigns", Some(&owner.access)).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
