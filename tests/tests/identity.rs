@@ -6,6 +6,7 @@
 //! enrolment, account enumeration, abuse limits, unverified-account squatting.
 
 use integration_tests::{Res, Session, TestApp, PASSWORD};
+use nexus_identity::login::{CHALLENGE_TTL_SECS, SPRAY_ACCOUNTS};
 use serde_json::{json, Value};
 
 fn totp_now(secret: &str) -> String {
@@ -1113,4 +1114,242 @@ async fn an_unverified_account_does_not_hold_an_address() {
         204
     );
     assert_eq!(app.login(&late, victim_pw).await.status, 200);
+}
+
+// ---------------------------------------------------------- abuse controls
+
+/// An HTTP client whose requests come from `addr` (any 127.0.0.0/8 address
+/// reaches the local gateway; the gateway sees it as the source IP, as API
+/// Gateway does).
+fn from(addr: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(Some(addr.parse().unwrap()))
+        .build()
+        .unwrap()
+}
+
+async fn login_from(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> Res {
+    app.raw(
+        client
+            .post(app.url("/v1/auth/login"))
+            .json(&json!({"email": email, "password": password})),
+    )
+    .await
+}
+
+/// Password spraying: one address failing on ten different accounts within
+/// the hour is blocked for an hour, for every account (even with the right
+/// password), while other addresses are not.
+#[tokio::test]
+async fn an_address_failing_on_ten_accounts_is_blocked_for_an_hour() {
+    let app = TestApp::spawn().await;
+    let sprayer = from("127.0.0.3");
+    let victim = app.verified_user().await;
+    for i in 0..SPRAY_ACCOUNTS {
+        // Unknown and known accounts count alike.
+        let account = if i == 0 {
+            victim.email.clone()
+        } else {
+            unique_email(&format!("spray{i}"))
+        };
+        login_from(&app, &sprayer, &account, "wrong-password-123")
+            .await
+            .assert_problem(401, "unauthenticated");
+    }
+    let blocked = login_from(&app, &sprayer, &victim.email, &victim.password).await;
+    blocked.assert_problem(429, "throttled");
+    let wait: i64 = blocked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3500..=3600).contains(&wait), "an hour: {wait}");
+    let elsewhere = login_from(&app, &from("127.0.0.4"), &victim.email, &victim.password).await;
+    assert_eq!(elsewhere.status, 200, "{}", elsewhere.text);
+
+    app.advance_clock(3601).await;
+    let later = login_from(&app, &sprayer, &victim.email, &victim.password).await;
+    assert_eq!(later.status, 200, "{}", later.text);
+}
+
+/// The per-address limit: 100 failed logins in 15 minutes from one address
+/// (on fewer than ten accounts, each waiting out its own delays), then that
+/// address is refused until the window passes; other addresses are not.
+#[tokio::test]
+async fn an_address_gets_a_hundred_failed_logins_per_quarter_hour() {
+    let app = TestApp::spawn().await;
+    let guesser = from("127.0.0.5");
+    let someone = app.verified_user().await;
+    let accounts: Vec<String> = (0..SPRAY_ACCOUNTS - 1)
+        .map(|i| unique_email(&format!("guess{i}")))
+        .collect();
+    let started = app.now().await;
+    let mut failures = 0;
+    'guessing: loop {
+        let mut wait = 0;
+        for a in &accounts {
+            let r = login_from(&app, &guesser, a, "wrong-password-123").await;
+            match r.status.as_u16() {
+                401 => failures += 1,
+                429 => {
+                    let w: i64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+                    wait = wait.max(w);
+                }
+                _ => panic!("{}", r.text),
+            }
+            if failures == 100 {
+                break 'guessing;
+            }
+        }
+        // Every account's own delay over; the address's window still open.
+        app.advance_clock(wait.max(1)).await;
+    }
+    let spent = app.now().await.duration_since(started).as_secs();
+    assert!(
+        spent < 15 * 60,
+        "the 100 failures took {spent} s of the window"
+    );
+    let refused = login_from(&app, &guesser, &someone.email, &someone.password).await;
+    refused.assert_problem(429, "throttled");
+    let other = login_from(&app, &from("127.0.0.6"), &someone.email, &someone.password).await;
+    assert_eq!(other.status, 200, "{}", other.text);
+    app.advance_clock(15 * 60).await;
+    let later = login_from(&app, &guesser, &someone.email, &someone.password).await;
+    assert_eq!(later.status, 200, "{}", later.text);
+}
+
+/// A sign-in from an address the account has not used is mailed to its
+/// owner and recorded (with `newIp`) in the organization's audit log; a
+/// known address is neither.
+#[tokio::test]
+async fn a_login_from_a_new_address_is_mailed_and_audited() {
+    let app = TestApp::spawn().await;
+    let (owner, org) = app.org_owner("brand").await; // has logged in from 127.0.0.1
+    assert_eq!(app.mail_count(&owner.email, "new-login").await, 0);
+    let again = app.login(&owner.email, &owner.password).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(
+        app.mail_count(&owner.email, "new-login").await,
+        0,
+        "known address"
+    );
+
+    let r = login_from(&app, &from("127.0.0.7"), &owner.email, &owner.password).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(app.mail_count(&owner.email, "new-login").await, 1);
+    let r = login_from(&app, &from("127.0.0.7"), &owner.email, &owner.password).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        app.mail_count(&owner.email, "new-login").await,
+        1,
+        "now known"
+    );
+
+    let log = app
+        .get(
+            &format!("/v1/orgs/{org}/audit-log?limit=100"),
+            Some(&owner.access),
+        )
+        .await;
+    assert_eq!(log.status, 200, "{}", log.text);
+    let logins: Vec<&Value> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "LoginSucceeded")
+        .collect();
+    // (The first login ever came before the organization, so it is in no
+    // organization's log.) Three since: 127.0.0.1 known, .7 new, .7 known.
+    assert_eq!(logins.len(), 3, "{logins:?}");
+    let new_ip: Vec<_> = logins
+        .iter()
+        .filter(|e| e["data"]["newIp"] == true)
+        .collect();
+    assert_eq!(new_ip.len(), 1, "{logins:?}");
+    let fingerprint = new_ip[0]["data"]["ip"].as_str().unwrap();
+    assert_eq!(
+        logins
+            .iter()
+            .filter(|e| e["data"]["ip"] == fingerprint)
+            .count(),
+        2,
+        "both .7 logins carry the same address fingerprint"
+    );
+    assert!(
+        !log.text.contains("127.0.0.7"),
+        "addresses are fingerprinted, not stored"
+    );
+}
+
+/// An MFA challenge lives five minutes: the right code after that is refused.
+#[tokio::test]
+async fn an_mfa_challenge_expires_after_five_minutes() {
+    let app = TestApp::spawn().await;
+    let s = app.verified_user().await;
+    let (secret, _) = enable_totp(&app, &s).await;
+    let challenge = mfa_challenge(&app, &s).await;
+    app.advance_clock(CHALLENGE_TTL_SECS + 1).await;
+    let code = totp_at_platform(&app, &secret).await;
+    let late = app
+        .post(
+            "/v1/auth/mfa/verify",
+            None,
+            json!({"mfaToken": challenge, "code": code}),
+        )
+        .await;
+    late.assert_problem(401, "unauthenticated");
+    // A fresh challenge with the same code works.
+    let fresh = mfa_challenge(&app, &s).await;
+    let ok = app
+        .post(
+            "/v1/auth/mfa/verify",
+            None,
+            json!({"mfaToken": fresh, "code": code}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+}
+
+/// A TOTP code works once: replayed in its 30-second step (on another
+/// challenge) it is refused; the next step's code works.
+#[tokio::test]
+async fn a_replayed_totp_code_is_refused() {
+    let app = TestApp::spawn().await;
+    let s = app.verified_user().await;
+    let (secret, _) = enable_totp(&app, &s).await;
+    app.advance_clock(30).await; // past the step spent confirming enrolment
+    let code = totp_at_platform(&app, &secret).await;
+    let first = mfa_challenge(&app, &s).await;
+    let ok = app
+        .post(
+            "/v1/auth/mfa/verify",
+            None,
+            json!({"mfaToken": first, "code": code}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let second = mfa_challenge(&app, &s).await;
+    let replay = app
+        .post(
+            "/v1/auth/mfa/verify",
+            None,
+            json!({"mfaToken": second, "code": code}),
+        )
+        .await;
+    replay.assert_problem(400, "validation-failed");
+    assert_eq!(
+        replay.body["errors"][0]["code"], "invalid_code",
+        "{}",
+        replay.text
+    );
+    app.advance_clock(30).await;
+    let next = totp_at_platform(&app, &secret).await;
+    let ok = app
+        .post(
+            "/v1/auth/mfa/verify",
+            None,
+            json!({"mfaToken": second, "code": next}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
 }

@@ -5,10 +5,8 @@
 //! `GET /_local/schedules`.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use integration_tests::TestApp;
-use jiff::tz::TimeZone;
 use nexus_local::Handler;
 use nexus_ports::scheduler::{
     FireTime, OneTimeSchedule, RetryPolicy, ATTEMPT_NUMBER, EXECUTION_ID, SCHEDULED_TIME,
@@ -41,14 +39,22 @@ async fn app() -> (TestApp, Calls) {
     (app, calls)
 }
 
-/// A reminder at `now + 1 h` on the wall clock of Europe/Paris.
-async fn in_an_hour(app: &TestApp, name: &str, input: Value) -> OneTimeSchedule {
-    let tz = TimeZone::get("Europe/Paris").unwrap();
-    let at = tz.to_datetime(app.now().await + jiff::SignedDuration::from_hours(1));
+/// Move the platform's clock to a fixed instant (tests never depend on the
+/// real date: an hour from "now" in Paris is a different thing the week of
+/// a DST change).
+async fn clock_at(app: &TestApp, instant: &str) {
+    let r = app
+        .post("/_local/clock", None, json!({ "set": instant }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// A reminder at the wall-clock time `local` of Europe/Paris.
+fn paris(app: &TestApp, name: &str, local: &str, input: Value) -> OneTimeSchedule {
     let platform = app.local.platform();
     OneTimeSchedule {
         name: name.into(),
-        at,
+        at: local.parse().unwrap(),
         time_zone: "Europe/Paris".into(),
         target: platform
             .config
@@ -56,6 +62,14 @@ async fn in_an_hour(app: &TestApp, name: &str, input: Value) -> OneTimeSchedule 
             .expect("the local platform configures the reminders target"),
         input,
     }
+}
+
+/// Let every worker of the platform poll once more with nothing to do: what
+/// a "nothing happened" assertion waits for (instead of a sleep that proves
+/// nothing on a slow machine).
+async fn quiet(app: &TestApp) {
+    app.settle().await;
+    app.settle().await;
 }
 
 #[tokio::test]
@@ -66,20 +80,20 @@ async fn a_schedule_fires_once_when_the_clock_reaches_it() {
         platform.config.reminders_target_arn.as_deref(),
         Some("arn:aws:lambda:us-east-1:000000000000:function:RemindersFunction")
     );
-    let s = in_an_hour(
+    clock_at(&app, "2027-03-10T08:00:00Z").await;
+    let s = paris(
         &app,
         "reminder-deadline-1",
+        "2027-03-10T10:00:00", // 09:00 UTC (CET, +01:00)
         json!({"kind": "deliverable-due", "subject": "deliverable/d1", "dueAt": "x",
                "executionId": EXECUTION_ID, "attempt": ATTEMPT_NUMBER,
                "scheduleArn": SCHEDULE_ARN, "scheduledTime": SCHEDULED_TIME}),
-    )
-    .await;
+    );
     platform.scheduler.schedule_once(&s).await.unwrap();
     platform.scheduler.schedule_once(&s).await.unwrap(); // a retried create
 
     // Not before the clock moves.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    app.settle().await;
+    quiet(&app).await;
     let pending = app.schedules(None).await;
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert_eq!(pending[0]["name"], "reminder-deadline-1");
@@ -90,9 +104,7 @@ async fn a_schedule_fires_once_when_the_clock_reaches_it() {
         .post("/_local/clock", None, json!({"advance": "PT2H"}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    app.settle().await;
-    tokio::time::sleep(Duration::from_millis(300)).await; // more ticks: still once
-    app.settle().await;
+    quiet(&app).await; // more polls: still once
 
     let got = calls.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "fired exactly once: {got:?}");
@@ -102,13 +114,11 @@ async fn a_schedule_fires_once_when_the_clock_reaches_it() {
         got[0]["scheduleArn"],
         "arn:aws:scheduler:us-east-1:000000000000:schedule/nexus-local/reminder-deadline-1"
     );
-    let FireTime::At(due) = s.fire_time().unwrap() else {
-        panic!("Paris has no DST gap an hour from now")
-    };
     assert_eq!(
-        got[0]["scheduledTime"],
-        due.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+        s.fire_time().unwrap(),
+        FireTime::At("2027-03-10T09:00:00Z".parse().unwrap())
     );
+    assert_eq!(got[0]["scheduledTime"], "2027-03-10T09:00:00Z");
     assert!(
         app.schedules(None).await.is_empty(),
         "deleted after completion"
@@ -129,12 +139,13 @@ async fn a_schedule_fires_once_when_the_clock_reaches_it() {
 #[tokio::test]
 async fn a_failing_reminder_is_retried_by_lambda_then_kept_in_the_reminders_queue() {
     let (app, calls) = app().await;
-    let mut s = in_an_hour(
+    clock_at(&app, "2027-03-10T08:00:00Z").await;
+    let mut s = paris(
         &app,
         "reminder-broken",
+        "2027-03-10T10:00:00",
         json!({"kind": "x", "fail": true, "attempt": ATTEMPT_NUMBER, "id": EXECUTION_ID}),
-    )
-    .await;
+    );
     assert_eq!(
         s.target.dead_letter_arn.as_deref(),
         Some("arn:aws:sqs:us-east-1:000000000000:RemindersDeadLetterQueue"),
@@ -183,7 +194,13 @@ async fn a_failing_reminder_is_retried_by_lambda_then_kept_in_the_reminders_queu
 #[tokio::test]
 async fn a_cancelled_schedule_never_fires() {
     let (app, calls) = app().await;
-    let s = in_an_hour(&app, "reminder-cancelled", json!({"kind": "x"})).await;
+    clock_at(&app, "2027-03-10T08:00:00Z").await;
+    let s = paris(
+        &app,
+        "reminder-cancelled",
+        "2027-03-10T10:00:00",
+        json!({"kind": "x"}),
+    );
     let scheduler = &app.local.platform().scheduler;
     scheduler.schedule_once(&s).await.unwrap();
     assert_eq!(app.schedules(None).await.len(), 1);
@@ -191,10 +208,76 @@ async fn a_cancelled_schedule_never_fires() {
     scheduler.cancel("reminder-cancelled").await.unwrap(); // already gone: Ok
     assert!(app.schedules(None).await.is_empty());
     app.advance_clock(2 * 3600).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    app.settle().await;
+    quiet(&app).await;
     assert!(calls.lock().unwrap().is_empty());
     assert!(app.schedules(Some("all")).await.is_empty());
+}
+
+/// Autumn fold: 02:30 happens twice in Paris on 2027-10-31 (CEST, then
+/// CET). The documented rule: a fold fires at its first occurrence, once.
+#[tokio::test]
+async fn a_time_in_the_autumn_fold_fires_at_its_first_occurrence_only() {
+    let (app, calls) = app().await;
+    clock_at(&app, "2027-10-30T22:00:00Z").await;
+    let s = paris(
+        &app,
+        "reminder-fold",
+        "2027-10-31T02:30:00",
+        json!({"scheduledTime": SCHEDULED_TIME}),
+    );
+    assert_eq!(
+        s.fire_time().unwrap(),
+        FireTime::At("2027-10-31T00:30:00Z".parse().unwrap()),
+        "02:30 CEST (+02:00), not 02:30 CET (01:30 UTC)"
+    );
+    app.local
+        .platform()
+        .scheduler
+        .schedule_once(&s)
+        .await
+        .unwrap();
+    clock_at(&app, "2027-10-31T00:29:00Z").await;
+    quiet(&app).await;
+    assert!(
+        calls.lock().unwrap().is_empty(),
+        "not before the first 02:30"
+    );
+    clock_at(&app, "2027-10-31T00:31:00Z").await;
+    app.settle().await;
+    clock_at(&app, "2027-10-31T01:31:00Z").await; // past the second 02:30
+    quiet(&app).await;
+    let got = calls.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "once: {got:?}");
+    assert_eq!(got[0]["scheduledTime"], "2027-10-31T00:30:00Z");
+}
+
+/// Spring gap: 02:30 does not exist in Paris on 2027-03-28 (02:00 CET
+/// becomes 03:00 CEST). The documented rule: the schedule never fires, and
+/// the local platform records it as skipped once the clock passes the gap.
+#[tokio::test]
+async fn a_time_in_the_spring_gap_never_fires_and_is_recorded_as_skipped() {
+    let (app, calls) = app().await;
+    clock_at(&app, "2027-03-27T22:00:00Z").await;
+    let s = paris(
+        &app,
+        "reminder-gap",
+        "2027-03-28T02:30:00",
+        json!({"kind": "x"}),
+    );
+    assert_eq!(s.fire_time().unwrap(), FireTime::Skipped);
+    app.local
+        .platform()
+        .scheduler
+        .schedule_once(&s)
+        .await
+        .unwrap();
+    clock_at(&app, "2027-03-28T03:00:00Z").await;
+    quiet(&app).await;
+    assert!(calls.lock().unwrap().is_empty());
+    let skipped = app.schedules(Some("skipped")).await;
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0]["name"], "reminder-gap");
+    assert!(app.schedules(None).await.is_empty());
 }
 
 #[tokio::test]

@@ -349,19 +349,45 @@ impl Store {
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .scan_index_forward(!q.newest_first)
-            .limit(q.limit as i32)
+            // One more than asked: whether it comes back says whether there
+            // is a next page. DynamoDB's own `LastEvaluatedKey` is present
+            // whenever `Limit` items were read, so a last page that is
+            // exactly full would otherwise send the client to an empty one.
+            .limit(q.limit as i32 + 1)
             .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        let items = out
-            .items
-            .unwrap_or_default()
+        let mut raw = out.items.unwrap_or_default();
+        let next = if raw.len() > q.limit as usize {
+            raw.truncate(q.limit as usize);
+            raw.last().map(|last| start_key_of(last, q.index))
+        } else {
+            // Fewer came back: the end, or DynamoDB's 1 MB page ended first
+            // (then its key says where to go on).
+            out.last_evaluated_key
+        };
+        let items = raw
             .into_iter()
             .map(from_item)
             .collect::<Result<Vec<E>, _>>()?;
-        Ok((items, out.last_evaluated_key))
+        Ok((items, next))
     }
+}
+
+/// The `ExclusiveStartKey` that continues after `item` on `index`: the
+/// table's key, plus the index's key for a secondary index (what DynamoDB's
+/// own `LastEvaluatedKey` holds).
+fn start_key_of(item: &Item, index: Index) -> Item {
+    let (pk, sk, gsi) = index.names();
+    let mut names = vec![attr::PK, attr::SK];
+    if gsi.is_some() {
+        names.extend([pk, sk]);
+    }
+    names
+        .into_iter()
+        .filter_map(|n| item.get(n).map(|v| (n.to_owned(), v.clone())))
+        .collect()
 }
 
 fn encode_start_key(k: &Item) -> serde_json::Value {

@@ -168,10 +168,20 @@ async fn listing_pages_with_opaque_cursors_bound_to_their_scope() {
             None => break,
         }
     }
-    assert!(pages >= 3);
+    assert_eq!(pages, 3, "3 + 3 + 1, and no empty page after the last");
     seen.sort();
     expected.sort();
     assert_eq!(seen, expected);
+
+    // An exactly full last page ends the listing: no cursor to an empty page.
+    let all = orgs::list_for_user(&s, &user, 7, None).await.unwrap();
+    assert_eq!((all.items.len(), all.next_cursor.is_none()), (7, true));
+    let first = orgs::list_for_user(&s, &user, 6, None).await.unwrap();
+    let rest = orgs::list_for_user(&s, &user, 1, first.next_cursor.clone())
+        .await
+        .unwrap();
+    assert_eq!((first.items.len(), rest.items.len()), (6, 1));
+    assert!(rest.next_cursor.is_none(), "the one-item last page is full");
 
     // A cursor is refused for another user's listing, and when tampered with.
     let page = orgs::list_for_user(&s, &user, 3, None).await.unwrap();
