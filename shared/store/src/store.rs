@@ -194,7 +194,9 @@ impl Store {
     /// the idempotent path for consumers that may see an event twice.
     pub async fn put_if_absent<E: Entity>(&self, e: &E) -> Result<bool, StoreError> {
         let item = to_item(e)?;
-        self.retry_conflicts(|| async {
+        // Boxed: keeps callers' future types shallow (a handler's async
+        // block nests this inside the retry's state machine).
+        Box::pin(self.retry_conflicts(|| async {
             let res = self
                 .client
                 .put_item()
@@ -213,7 +215,7 @@ impl Store {
                 }
                 Err(e) => Err(StoreError::from_sdk(e)),
             }
-        })
+        }))
         .await
     }
 
@@ -232,8 +234,7 @@ impl Store {
         let items = tx.into_items(&self.table)?;
         // A conflict cancels the whole transaction, so the same items are
         // sent again; their conditions are evaluated afresh each time.
-        self.retry_conflicts(|| self.transact(items.clone(), &labels))
-            .await
+        Box::pin(self.retry_conflicts(|| self.transact(items.clone(), &labels))).await
     }
 
     /// One `TransactWriteItems` call, its cancellation reasons mapped to
