@@ -717,3 +717,233 @@ async fn staff_never_approve_themselves_and_a_social_badge_follows_its_account()
     let me = app.get("/v1/creators/me", Some(&m.access)).await;
     assert_eq!(me.body["verified"], false, "{}", me.text);
 }
+
+/// The campaign's ids in the creator's marketplace listing.
+async fn listed(app: &TestApp, s: &Session) -> Vec<String> {
+    let m = app
+        .get("/v1/marketplace/campaigns?limit=100", Some(&s.access))
+        .await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    m.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Pause and resume, mutual cancellation after signature (the fee goes back
+/// to the budget, open deliverables are cancelled, the reminders deleted),
+/// withdrawal, and invite-only campaigns, through the gateway
+/// (docs/marketplace.md).
+#[tokio::test]
+async fn pause_cancellation_withdrawal_and_invite_only_campaigns() {
+    let app = TestApp::spawn().await;
+    let (brand, org) = app.org_owner("brand").await;
+    app.set_plan_in_store(&org, Plan::Growth).await;
+    let mia = creator_with_profile(&app, "mia.cancels", json!({})).await;
+    let leo = creator_with_profile(&app, "leo.stays", json!({})).await;
+    let ada = creator_with_profile(&app, "ada.withdraws", json!({})).await;
+    for c in [&mia, &leo, &ada] {
+        link(&app, c, "tiktok", 12_000, 0.8).await;
+    }
+    let c = app
+        .post(
+            "/v1/campaigns",
+            Some(&brand.access),
+            campaign_body(&app, 100_000).await,
+        )
+        .await;
+    assert_eq!(c.status, 201, "{}", c.text);
+    let id = c.body["id"].as_str().unwrap().to_owned();
+    let move_to = async |campaign: &str, to: &str| {
+        app.post(
+            &format!("/v1/campaigns/{campaign}/transitions"),
+            Some(&brand.access),
+            json!({ "to": to }),
+        )
+        .await
+    };
+    let r = move_to(&id, "PUBLISHED").await;
+    assert_eq!(r.body["status"], "PUBLISHED", "{}", r.text);
+    let pitch = json!({"pitch": "Calm skincare tutorials that convert.", "proposedFee": {"amount": 30000, "currency": "USD"}});
+    let apply = async |s: &Session, campaign: &str| {
+        app.post(
+            &format!("/v1/campaigns/{campaign}/applications"),
+            Some(&s.access),
+            pitch.clone(),
+        )
+        .await
+    };
+
+    // Paused: out of the marketplace and closed to applications; resumed: back.
+    let r = move_to(&id, "PAUSED").await;
+    assert_eq!(r.body["status"], "PAUSED", "{}", r.text);
+    assert!(!listed(&app, &mia).await.contains(&id));
+    // (A paused campaign is not visible to creators at all.)
+    apply(&mia, &id).await.assert_problem(404, "not-found");
+    let r = move_to(&id, "PUBLISHED").await;
+    assert_eq!(r.body["status"], "PUBLISHED", "{}", r.text);
+    assert!(listed(&app, &mia).await.contains(&id));
+
+    // Two signed contracts of 30 000 each.
+    let sign = async |s: &Session| {
+        let a = apply(s, &id).await;
+        assert_eq!(a.status, 201, "{}", a.text);
+        let app_id = a.body["id"].as_str().unwrap().to_owned();
+        let d = app
+            .post(
+                &format!("/v1/campaigns/{id}/applications/{app_id}/decisions"),
+                Some(&brand.access),
+                json!({"decision": "accept"}),
+            )
+            .await;
+        assert_eq!(d.status, 200, "{}", d.text);
+        let ctr = d.body["contract"]["id"].as_str().unwrap().to_owned();
+        let hash = d.body["contract"]["termsHash"].as_str().unwrap().to_owned();
+        for who in [s, &brand] {
+            let r = app
+                .post(
+                    &format!("/v1/contracts/{ctr}/accept"),
+                    Some(&who.access),
+                    json!({ "termsHash": hash }),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+        }
+        ctr
+    };
+    let ctr_mia = sign(&mia).await;
+    let ctr_leo = sign(&leo).await;
+    let budget = async || {
+        let c = app
+            .get(&format!("/v1/campaigns/{id}"), Some(&brand.access))
+            .await;
+        (
+            c.body["status"].clone(),
+            c.body["budget"]["committed"].clone(),
+        )
+    };
+    assert_eq!(budget().await, (json!("ACTIVE"), json!(60000)));
+    app.settle().await;
+    let reminders = async |ctr: &str| {
+        app.schedules(None)
+            .await
+            .iter()
+            .filter(|s| s["name"].as_str().unwrap_or_default().starts_with(ctr))
+            .count()
+    };
+    assert_eq!(
+        (reminders(&ctr_mia).await, reminders(&ctr_leo).await),
+        (2, 2)
+    );
+
+    // After signature, cancelling takes both: the creator asks...
+    let cancel = async |s: &Session, ctr: &str, reason: &str| {
+        app.post(
+            &format!("/v1/contracts/{ctr}/cancel"),
+            Some(&s.access),
+            json!({ "reason": reason }),
+        )
+        .await
+    };
+    let r = cancel(&mia, &ctr_mia, "I can't film this month").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "signed", "{}", r.text);
+    assert_eq!(r.body["cancellation"]["requestedBy"], "creator");
+    cancel(&mia, &ctr_mia, "asking again")
+        .await
+        .assert_problem(409, "awaiting-agreement");
+    assert_eq!(
+        budget().await,
+        (json!("ACTIVE"), json!(60000)),
+        "nothing released yet"
+    );
+    // ...the brand agrees: cancelled, its deliverable too, its fee released.
+    let r = cancel(&brand, &ctr_mia, "Agreed, another time").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "cancelled", "{}", r.text);
+    assert_eq!(
+        r.body["deliverables"][0]["status"], "CANCELLED",
+        "{}",
+        r.text
+    );
+    assert!(r.body["cancellation"]["agreedAt"].is_string(), "{}", r.text);
+    assert_eq!(
+        budget().await,
+        (json!("ACTIVE"), json!(30000)),
+        "leo's fee stays committed"
+    );
+    app.settle().await;
+    assert_eq!(
+        (reminders(&ctr_mia).await, reminders(&ctr_leo).await),
+        (0, 2),
+        "the cancelled contract's reminders are deleted, the other's kept"
+    );
+    cancel(&brand, &ctr_mia, "once more")
+        .await
+        .assert_problem(409, "contract-closed");
+
+    // Withdrawal: a withdrawn application can't be accepted.
+    let a = apply(&ada, &id).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let app_id = a.body["id"].as_str().unwrap().to_owned();
+    let w = app
+        .post(
+            &format!("/v1/campaigns/{id}/applications/{app_id}/withdraw"),
+            Some(&ada.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(w.status, 200, "{}", w.text);
+    assert_eq!(w.body["status"], "withdrawn", "{}", w.text);
+    let d = app
+        .post(
+            &format!("/v1/campaigns/{id}/applications/{app_id}/decisions"),
+            Some(&brand.access),
+            json!({"decision": "accept"}),
+        )
+        .await;
+    assert_eq!(d.status, 409, "{}", d.text);
+    assert_eq!(budget().await, (json!("ACTIVE"), json!(30000)));
+
+    // Invite-only: invisible and closed to creators not invited.
+    let mut body = campaign_body(&app, 50_000).await;
+    body["title"] = json!("Private launch");
+    body["visibility"] = json!("invite_only");
+    let p = app.post("/v1/campaigns", Some(&brand.access), body).await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    let private = p.body["id"].as_str().unwrap().to_owned();
+    let r = move_to(&private, "PUBLISHED").await;
+    assert_eq!(r.body["status"], "PUBLISHED", "{}", r.text);
+    assert!(!listed(&app, &ada).await.contains(&private));
+    app.get(
+        &format!("/v1/marketplace/campaigns/{private}"),
+        Some(&ada.access),
+    )
+    .await
+    .assert_problem(404, "not-found");
+    apply(&ada, &private).await.assert_problem(404, "not-found");
+    // Invited, the creator sees it and applies.
+    let i = app
+        .post(
+            &format!("/v1/campaigns/{private}/invitations"),
+            Some(&brand.access),
+            json!({"creatorId": ada.user_id}),
+        )
+        .await;
+    assert_eq!(i.status, 201, "{}", i.text);
+    let seen = app
+        .get(
+            &format!("/v1/marketplace/campaigns/{private}"),
+            Some(&ada.access),
+        )
+        .await;
+    assert_eq!(seen.status, 200, "{}", seen.text);
+    let a = apply(&ada, &private).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.body["invited"], true, "{}", a.text);
+    // Still hidden from everyone else.
+    assert!(!listed(&app, &leo).await.contains(&private));
+    apply(&leo, &private).await.assert_problem(404, "not-found");
+}
