@@ -7,6 +7,7 @@
 //! ```
 
 use nexus_matching::eval::{self, EvalSet};
+use nexus_matching::eval_text;
 use nexus_matching::LocalHashingVectoriser;
 
 #[tokio::main(flavor = "current_thread")]
@@ -41,6 +42,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("random (mean of shuffles)", report.random),
     ] {
         println!("  {name:<26} {v:.3}");
+    }
+    let print_ablation = |title: &str, a: &eval_text::Ablation| {
+        println!(
+            "\n{title}: mean NDCG@{} = {:.3}; without each factor:",
+            a.k, a.full
+        );
+        for (f, v) in &a.without {
+            println!(
+                "  without {:<20} {v:.3}  ({:+.3})",
+                format!("{f:?}"),
+                v - a.full
+            );
+        }
+    };
+    let embedder = LocalHashingVectoriser::default();
+    print_ablation(
+        "rule-labelled set (above)",
+        &eval_text::ablation(&set, &embedder, k).await?,
+    );
+    for (wording, what) in [
+        (
+            eval_text::Wording::Shared,
+            "on-topic bios in the brief's words",
+        ),
+        (eval_text::Wording::Paraphrased, "on-topic bios paraphrased"),
+    ] {
+        let text = eval_text::text_set(eval_text::TEXT_SEED, wording);
+        let a = eval_text::ablation(&text, &embedder, k).await?;
+        print_ablation(&format!("text-labelled set, {what}"), &a);
     }
     if args.iter().any(|a| a == "--per-campaign") {
         println!("\ncampaign  labels[0,1,2,3]      ours  reputation  random");

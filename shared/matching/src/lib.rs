@@ -9,6 +9,7 @@
 pub mod bedrock;
 pub mod embed;
 pub mod eval;
+pub mod eval_text;
 pub mod model;
 pub mod score;
 
