@@ -80,6 +80,11 @@ impl ConflictingDynamo {
         &self.endpoint
     }
 
+    /// Items held right now by transactions in flight.
+    pub fn held(&self) -> usize {
+        self.state.held.lock().unwrap().len()
+    }
+
     /// How many writes were refused with a conflict so far.
     pub fn conflicts(&self) -> usize {
         self.state.conflicts.load(Ordering::SeqCst)

@@ -550,8 +550,10 @@ async fn a_single_item_write_waits_out_a_transaction_in_flight() {
             let (s, tx) = (s.clone(), Tx::new().write(add("hits")));
             async move { s.commit(tx).await }
         });
-        // Once the transaction holds the item (it is held for 300 ms).
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // Once the transaction holds the item (for 300 ms).
+        while front.held() == 0 {
+            tokio::task::yield_now().await;
+        }
         let req = s
             .client()
             .update_item()
