@@ -391,6 +391,11 @@ impl LocalPlatform {
             opts.timing.scheduler_tick,
         )
         .map_err(StartError::State)?;
+        workflows.attach_services(crate::workflows::services::Services {
+            dynamodb: platform.store.client().clone(),
+            bus: Arc::new(bus.clone()),
+            queues: dlq.clone(),
+        });
         workflows.resume();
         // Functions' `Platform.workflows` reach the runner from now on.
         let _ = deps.workflows.set(workflows.clone());

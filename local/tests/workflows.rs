@@ -483,3 +483,138 @@ async fn task_tokens_through_the_workflows_port() {
     assert_eq!(wf.start("review", &name, &input).await.unwrap(), started);
     local.stop().await;
 }
+
+/// The DynamoDB, EventBridge and SQS integrations act on the platform's own
+/// table, bus and queues, with Step Functions' result and error shapes: a
+/// conditional put that fails is caught as
+/// `DynamoDB.ConditionalCheckFailedException`.
+#[tokio::test]
+async fn service_integrations_use_the_platforms_table_bus_and_queues() {
+    use nexus_ports::workflows::{ExecutionName, ExecutionStatus};
+    let text = std::fs::read_to_string(nexus_devenv::repo_root().join("template.yaml")).unwrap();
+    let extra = r#"Resources:
+  ServicesStateMachine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Type: STANDARD
+      DefinitionUri: statemachines/services.asl.json
+      DefinitionSubstitutions:
+        TableName: !Ref Table
+        BusName: !Ref EventBus
+        QueueUrl: !Ref AuditDeadLetterQueue
+"#;
+    let dir = std::env::temp_dir().join(format!("nexus-template-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(dir.join("statemachines")).unwrap();
+    let key = json!({"PK": {"S.$": "$.pk"}, "SK": {"S": "PROBE"}});
+    std::fs::write(
+        dir.join("statemachines/services.asl.json"),
+        json!({
+            "StartAt": "Put",
+            "States": {
+                "Put": {
+                    "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                    "Parameters": {"TableName": "${TableName}", "Item": {"PK": {"S.$": "$.pk"}, "SK": {"S": "PROBE"}, "v": {"N": "1"}}},
+                    "ResultPath": "$.put", "Next": "Get"
+                },
+                "Get": {
+                    "Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+                    "Parameters": {"TableName": "${TableName}", "Key": key, "ConsistentRead": true},
+                    "ResultSelector": {"v.$": "$.Item.v.N"}, "ResultPath": "$.got", "Next": "Put again"
+                },
+                "Put again": {
+                    "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                    "Parameters": {"TableName": "${TableName}", "Item": {"PK": {"S.$": "$.pk"}, "SK": {"S": "PROBE"}},
+                                   "ConditionExpression": "attribute_not_exists(PK)"},
+                    "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.caught", "Next": "Tell"}],
+                    "Next": "Tell"
+                },
+                "Tell": {
+                    "Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+                    "Parameters": {"Entries": [{"Source": "nexus.probe", "DetailType": "Probed", "EventBusName": "${BusName}", "Detail": {"pk.$": "$.pk"}}]},
+                    "ResultPath": "$.events", "Next": "Queue"
+                },
+                "Queue": {
+                    "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                    "Parameters": {"QueueUrl": "${QueueUrl}", "MessageBody.$": "$.pk"},
+                    "ResultPath": "$.sqs", "End": true
+                }
+            }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let path = dir.join("template.yaml");
+    std::fs::write(&path, text.replacen("Resources:\n", extra, 1)).unwrap();
+    let local = LocalPlatform::start(Options {
+        template: path,
+        ..Options::ephemeral(nexus_devenv::dynamodb_local::shared_endpoint().await)
+    })
+    .await
+    .unwrap();
+    let wf = local.platform().workflows.clone();
+    let started = wf
+        .start(
+            "services",
+            &ExecutionName::for_key("probe-1"),
+            &json!({"pk": "PROBE#1"}),
+        )
+        .await
+        .unwrap();
+    let mut done = None;
+    for _ in 0..500 {
+        let d = wf.describe(&started.execution_arn).await.unwrap();
+        if d.status != ExecutionStatus::Running {
+            done = Some(d);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let d = done.expect("finished");
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{d:?}");
+    let out = d.output.unwrap();
+    assert_eq!(out["got"], json!({"v": "1"}));
+    assert_eq!(
+        out["put"]["SdkHttpMetadata"]["HttpStatusCode"], 200,
+        "{out}"
+    );
+    assert_eq!(
+        out["caught"]["Error"], "DynamoDB.ConditionalCheckFailedException",
+        "{out}"
+    );
+    assert!(
+        out["caught"]["Cause"]
+            .as_str()
+            .unwrap()
+            .contains("Service: AmazonDynamoDBv2; Status Code: 400; Error Code: ConditionalCheckFailedException"),
+        "{out}"
+    );
+    assert_eq!(out["events"]["FailedEntryCount"], 0, "{out}");
+    assert!(out["events"]["Entries"][0]["EventId"].is_string(), "{out}");
+    let md5: String = {
+        use md5::{Digest, Md5};
+        Md5::digest(b"PROBE#1")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(out["sqs"]["MD5OfMessageBody"], md5, "{out}");
+    let item = local
+        .store()
+        .get_raw(&nexus_store::Key::new("PROBE#1", "PROBE"))
+        .await
+        .unwrap()
+        .expect("the item the workflow put");
+    assert!(item.contains_key("v"));
+    let letters = local.dead_letters();
+    let message: Value = letters
+        .iter()
+        .filter(|p| {
+            p.to_string_lossy()
+                .contains("-message-AuditDeadLetterQueue-")
+        })
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .next()
+        .expect("the queued message");
+    assert_eq!(message["Body"], "PROBE#1");
+    assert_eq!(message["MessageId"], out["sqs"]["MessageId"]);
+}

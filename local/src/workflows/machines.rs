@@ -218,17 +218,6 @@ pub fn load(
         let mut found = vec![];
         tasks(&definition.root, &mut found);
         for (state, resource) in found {
-            let lambda = matches!(
-                resource,
-                Resource::LambdaInvoke { .. } | Resource::LambdaFunction { .. }
-            );
-            if !lambda {
-                return Err(format!(
-                    "{what}: {uri}: state {state:?}, field Resource: the local runner invokes \
-                     Lambda functions only (lambda:invoke, .waitForTaskToken, a function ARN); \
-                     {resource:?} is not implemented yet"
-                ));
-            }
             if kind == WorkflowType::Express && resource.waits_for_task_token() {
                 return Err(format!(
                     "{what}: {uri}: state {state:?}, field Resource: Express workflows do not support .waitForTaskToken"

@@ -31,6 +31,7 @@ pub mod lambda;
 pub mod machines;
 pub mod port;
 pub mod quotas;
+pub mod services;
 #[cfg(test)]
 mod tests;
 
@@ -201,6 +202,9 @@ struct Shared {
     wake: Notify,
     quotas: Option<Quotas>,
     tick: Duration,
+    /// DynamoDB, the event bus and queues for the non-Lambda integrations
+    /// (attached by the platform once they exist).
+    services: std::sync::OnceLock<services::Services>,
 }
 
 /// The runner (cheap to clone).
@@ -295,8 +299,15 @@ impl LocalWorkflows {
                 wake: Notify::new(),
                 quotas,
                 tick,
+                services: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Give the DynamoDB, EventBridge and SQS integrations what they act on
+    /// (once; before [`LocalWorkflows::resume`] so resumed tasks have it).
+    pub fn attach_services(&self, services: services::Services) {
+        let _ = self.shared.services.set(services);
     }
 
     /// Invoke again the tasks of running executions whose invocation had
@@ -717,7 +728,20 @@ impl LocalWorkflows {
         let key = (id.clone(), task.task_id);
         let handle = tokio::spawn(async move {
             let _busy = busy;
-            let event = lambda::perform(&me.shared.functions, &task).await;
+            let event = match &task.resource {
+                nexus_asl::Resource::LambdaInvoke { .. }
+                | nexus_asl::Resource::LambdaFunction { .. } => {
+                    lambda::perform(&me.shared.functions, &task).await
+                }
+                _ => match me.shared.services.get() {
+                    Some(s) => services::perform(s, &task).await,
+                    None => Event::TaskFailed {
+                        task_id: task.task_id,
+                        error: Some("States.Runtime".into()),
+                        cause: Some("the local runner has no services attached".into()),
+                    },
+                },
+            };
             if let Some(q) = &me.shared.quotas {
                 while !q.may_transition() {
                     tokio::time::sleep(Duration::from_millis(5)).await;
