@@ -731,7 +731,20 @@ impl LocalWorkflows {
             let event = match &task.resource {
                 nexus_asl::Resource::LambdaInvoke { .. }
                 | nexus_asl::Resource::LambdaFunction { .. } => {
-                    lambda::perform(&me.shared.functions, &task).await
+                    match me.shared.quotas.as_ref().map(|q| q.lambda_slot()) {
+                        // The account's concurrency is in use: Lambda refuses the invoke.
+                        Some(None) => Event::TaskFailed {
+                            task_id: task.task_id,
+                            error: Some("Lambda.TooManyRequestsException".into()),
+                            cause: Some(format!(
+                                "Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: \
+                                 TooManyRequestsException; Request ID: {}; Proxy: null)",
+                                crate::uuid4()
+                            )),
+                        },
+                        Some(Some(_slot)) => lambda::perform(&me.shared.functions, &task).await,
+                        None => lambda::perform(&me.shared.functions, &task).await,
+                    }
                 }
                 _ => match me.shared.services.get() {
                     Some(s) => services::perform(s, &task).await,

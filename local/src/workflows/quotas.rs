@@ -17,7 +17,14 @@
 //! takes its next step (a timer, a task result) until it is out of debt:
 //! progress is throttled to the refill rate, as AWS throttles it, without
 //! failing anything.
+//!
+//! Lambda's concurrency: an account runs at most 1,000 invocations at once
+//! by default in every Region ([AWS] `lambda/latest/dg/lambda-concurrency.html`).
+//! A synchronous invoke beyond it is refused, and Step Functions reports the
+//! task as `Lambda.TooManyRequestsException` (which AWS advises retrying).
+//! Locally the count covers the runner's own Lambda tasks.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -77,7 +84,13 @@ pub struct Quotas {
     pub start_standard: Bucket,
     pub start_express: Bucket,
     pub transitions: Bucket,
+    /// Lambda invocations allowed at once, and running now.
+    pub lambda_concurrency: u32,
+    pub lambda_in_flight: AtomicU32,
 }
+
+/// Lambda's default account concurrency.
+pub const LAMBDA_CONCURRENCY: u32 = 1_000;
 
 impl Default for Quotas {
     /// AWS's published defaults (largest regions).
@@ -86,11 +99,42 @@ impl Default for Quotas {
             start_standard: Bucket::new(1_300, 300),
             start_express: Bucket::new(6_000, 6_000),
             transitions: Bucket::new(5_000, 1_500),
+            lambda_concurrency: LAMBDA_CONCURRENCY,
+            lambda_in_flight: AtomicU32::new(0),
         }
     }
 }
 
+/// One Lambda invocation running; frees its slot when dropped.
+#[derive(Debug)]
+pub struct LambdaSlot<'q>(&'q AtomicU32);
+
+impl Drop for LambdaSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Quotas {
+    /// Another account concurrency (a raised quota, or a small one to
+    /// see throttling).
+    pub fn with_lambda_concurrency(mut self, n: u32) -> Self {
+        self.lambda_concurrency = n;
+        self
+    }
+
+    /// A slot for one Lambda invocation, or `None` when the account's
+    /// concurrency is in use (the invoke is throttled).
+    pub fn lambda_slot(&self) -> Option<LambdaSlot<'_>> {
+        let limit = self.lambda_concurrency;
+        self.lambda_in_flight
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| LambdaSlot(&self.lambda_in_flight))
+    }
+
     /// Take a `StartExecution` token, or answer AWS's throttling error.
     pub fn start_execution(&self, kind: WorkflowType) -> Result<(), RunnerError> {
         let bucket = match kind {
@@ -121,6 +165,17 @@ impl Quotas {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lambda_slots_are_limited_to_the_concurrency_and_freed_when_done() {
+        let q = Quotas::default().with_lambda_concurrency(2);
+        let a = q.lambda_slot().unwrap();
+        let _b = q.lambda_slot().unwrap();
+        assert!(q.lambda_slot().is_none(), "the third waits for a slot");
+        drop(a);
+        assert!(q.lambda_slot().is_some());
+        assert_eq!(Quotas::default().lambda_concurrency, 1_000);
+    }
 
     #[test]
     fn a_burst_empties_the_bucket_then_it_refills_at_its_rate() {

@@ -109,6 +109,28 @@ fn rig() -> Rig {
             "Gave up": {"Type": "Pass", "End": true}
         }
     });
+    let burst = json!({
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 0,
+                "Iterator": {
+                    "StartAt": "Call",
+                    "States": {
+                        "Call": {
+                            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                            "Parameters": {"FunctionName": "Slow", "Payload.$": "$"},
+                            "ResultSelector": {"ok": true},
+                            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Refused"}],
+                            "End": true
+                        },
+                        "Refused": {"Type": "Pass", "End": true}
+                    }
+                },
+                "End": true
+            }
+        }
+    });
     let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
     let mut waits = serde_json::Map::new();
     for i in 0..10 {
@@ -132,6 +154,7 @@ fn rig() -> Rig {
             machine("Pass", WorkflowType::Standard, pass.clone()),
             machine("Fast", WorkflowType::Express, pass),
             machine("Waits", WorkflowType::Standard, waits),
+            machine("Burst", WorkflowType::Standard, burst),
         ],
     }
 }
@@ -141,6 +164,13 @@ impl Rig {
         let functions = Functions::from_parts(vec![
             (def("Worker"), recorder(self.seen.clone())),
             (def("Failing"), failing()),
+            (
+                def("Slow"),
+                Handler::invoke(|_| async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Ok(json!({}))
+                }),
+            ),
         ]);
         LocalWorkflows::open(
             self.machines.clone(),
@@ -640,4 +670,43 @@ async fn state_transitions_are_paced_by_their_bucket() {
     assert!(took >= Duration::from_millis(150), "{took:?}");
     let free = run(rig.open(None), "free").await;
     assert!(free < took, "{free:?} vs {took:?}");
+}
+
+/// With quotas on, Lambda tasks beyond the account's concurrency are refused
+/// as Lambda refuses them: the task fails with
+/// `Lambda.TooManyRequestsException` (here a concurrency of 2 and six
+/// iterations at once: two run, four are refused). Without quotas all run.
+#[tokio::test]
+async fn lambda_tasks_beyond_the_account_concurrency_are_refused_as_lambda_refuses_them() {
+    let rig = rig();
+    let outcomes = async |wf: &LocalWorkflows, name: &str| -> Vec<Value> {
+        let s = wf
+            .start(
+                &state_machine_arn("Burst"),
+                Some(name),
+                &json!({"items": [1, 2, 3, 4, 5, 6]}),
+            )
+            .unwrap();
+        until(wf, "the burst", |wf| {
+            status(wf, &s.execution_arn) == Status::Succeeded
+        })
+        .await;
+        let out = wf.describe(&s.execution_arn).unwrap().output.unwrap();
+        out.as_array().unwrap().clone()
+    };
+    let limited = rig.open(Some(Quotas::default().with_lambda_concurrency(2)));
+    let got = outcomes(&limited, "limited").await;
+    let ok = got.iter().filter(|o| o["ok"] == true).count();
+    let refused: Vec<&Value> = got
+        .iter()
+        .filter(|o| o["Error"] == "Lambda.TooManyRequestsException")
+        .collect();
+    assert_eq!((ok, refused.len()), (2, 4), "{got:?}");
+    assert!(refused[0]["Cause"]
+        .as_str()
+        .unwrap()
+        .starts_with("Rate Exceeded. (Service: AWSLambda; Status Code: 429"));
+    let free = rig.open(None);
+    let got = outcomes(&free, "free").await;
+    assert!(got.iter().all(|o| o["ok"] == true), "{got:?}");
 }
