@@ -16,6 +16,9 @@
 //!    `GET /health` and a store round-trip (`POST /v1/orgs` + `GET /v1/orgs/{id}`).
 //! 5. Creator search: bulk indexing time, index size and query latency
 //!    (p50/p95/p99) over synthetic profiles (`--search-docs`, default 1M).
+//! 6. The Step Functions runner (`--only workflows`): executions/s and the
+//!    cost of a transition for a 10-state Pass/Choice machine and a 5-task
+//!    Lambda machine (interpreter alone, local runner), with the core count.
 //!
 //! Figures only; nothing here asserts a time.
 
@@ -24,6 +27,7 @@ mod load;
 mod search;
 mod sizes;
 mod warm;
+mod workflows;
 
 use clap::Parser;
 
@@ -53,7 +57,10 @@ struct Args {
     /// Queries in the search section.
     #[arg(long, default_value_t = 1000)]
     search_queries: usize,
-    /// Only these sections: sizes, cold, warm, load, search (comma-separated).
+    /// Executions per row in the workflows section.
+    #[arg(long, default_value_t = 2000)]
+    workflow_executions: usize,
+    /// Only these sections: sizes, cold, warm, load, search, workflows (comma-separated).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Only these functions in the sizes, cold and warm sections
@@ -80,6 +87,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.only.len() == 1 && want("search") {
         // Needs neither the template nor release function binaries.
         return search::run(args.search_docs, args.search_queries).await;
+    }
+    if args.only.len() == 1 && want("workflows") {
+        return workflows::run(args.workflow_executions).await;
     }
     let root = nexus_devenv::repo_root();
     let template = nexus_devenv::load_template()?;
@@ -165,6 +175,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if want("search") {
         search::run(args.search_docs, args.search_queries).await?;
+    }
+    if want("workflows") {
+        workflows::run(args.workflow_executions).await?;
     }
     Ok(())
 }
