@@ -582,3 +582,47 @@ async fn a_single_item_write_waits_out_a_transaction_in_flight() {
         }
     }
 }
+
+/// Two members join at the same moment for an organization's last seat
+/// (its owner holds one of two), from their own tasks, on a DynamoDB that
+/// applies the conflict rule: exactly one gets in, every round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_joiners_for_the_last_seat_get_exactly_one_in() {
+    const ROUNDS: usize = 10;
+    let (s, front) = contended_store(ConflictRetry::default(), 5).await;
+    let mut met = 0;
+    for round in 0..ROUNDS {
+        let owner = UserId::new();
+        let c = new_org(&format!("Seats {round}"), &owner);
+        orgs::create(&s, &c).await.unwrap();
+        let gate = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let before = front.contention();
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let (s, gate) = (s.clone(), gate.clone());
+                let m = Membership {
+                    user_id: UserId::new(),
+                    role: Role::Viewer,
+                    ..c.owner.clone()
+                };
+                tokio::spawn(async move {
+                    gate.wait().await;
+                    orgs::add_member(&s, &m, Some(2), Tx::new()).await
+                })
+            })
+            .collect();
+        let mut results = vec![];
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
+        met += usize::from(front.contention() > before);
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "round {round}: {results:?}");
+        let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert_eq!(refused.code(), "seats-changed", "round {round}");
+        let org = orgs::get(&s, &c.org.id).await.unwrap().unwrap();
+        assert_eq!(org.member_count, 2, "round {round}");
+    }
+    assert!(met > 0, "in {ROUNDS} rounds the joiners never met");
+    eprintln!("seat race: the writes met in {met} of {ROUNDS} rounds");
+}
