@@ -6,7 +6,8 @@
 //! enrolment, account enumeration, abuse limits, unverified-account squatting.
 
 use integration_tests::{Res, Session, TestApp, PASSWORD};
-use nexus_identity::login::{CHALLENGE_TTL_SECS, SPRAY_ACCOUNTS};
+use nexus_identity::limits::LOGIN_FAILURES_PER_IP;
+use nexus_identity::login::{CHALLENGE_TTL_SECS, SPRAY_ACCOUNTS, SPRAY_WINDOW_SECS};
 use serde_json::{json, Value};
 
 fn totp_now(secret: &str) -> String {
@@ -1143,6 +1144,14 @@ async fn login_from(app: &TestApp, client: &reqwest::Client, email: &str, passwo
 #[tokio::test]
 async fn an_address_failing_on_ten_accounts_is_blocked_for_an_hour() {
     let app = TestApp::spawn().await;
+    // Distinct accounts are counted per hour window: start at the beginning
+    // of one, so the ten failures fall inside it whatever the time of day.
+    let next = (app.now().await.as_second() / SPRAY_WINDOW_SECS + 1) * SPRAY_WINDOW_SECS;
+    let at = jiff::Timestamp::from_second(next).unwrap();
+    let r = app
+        .post("/_local/clock", None, json!({ "set": at.to_string() }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let sprayer = from("127.0.0.3");
     let victim = app.verified_user().await;
     for i in 0..SPRAY_ACCOUNTS {
@@ -1183,6 +1192,16 @@ async fn an_address_gets_a_hundred_failed_logins_per_quarter_hour() {
     let accounts: Vec<String> = (0..SPRAY_ACCOUNTS - 1)
         .map(|i| unique_email(&format!("guess{i}")))
         .collect();
+    // The limit counts in fixed 15-minute windows: start at the beginning
+    // of one, so that the whole burst falls inside it whatever the time of
+    // day (a burst across a boundary is counted in two windows).
+    let window = LOGIN_FAILURES_PER_IP.secs;
+    let next = (app.now().await.as_second() / window + 1) * window;
+    let at = jiff::Timestamp::from_second(next).unwrap();
+    let r = app
+        .post("/_local/clock", None, json!({ "set": at.to_string() }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let started = app.now().await;
     let mut failures = 0;
     'guessing: loop {
@@ -1206,14 +1225,14 @@ async fn an_address_gets_a_hundred_failed_logins_per_quarter_hour() {
     }
     let spent = app.now().await.duration_since(started).as_secs();
     assert!(
-        spent < 15 * 60,
+        spent < window,
         "the 100 failures took {spent} s of the window"
     );
     let refused = login_from(&app, &guesser, &someone.email, &someone.password).await;
     refused.assert_problem(429, "throttled");
     let other = login_from(&app, &from("127.0.0.6"), &someone.email, &someone.password).await;
     assert_eq!(other.status, 200, "{}", other.text);
-    app.advance_clock(15 * 60).await;
+    app.advance_clock(window).await;
     let later = login_from(&app, &guesser, &someone.email, &someone.password).await;
     assert_eq!(later.status, 200, "{}", later.text);
 }
