@@ -419,6 +419,21 @@ impl TestApp {
             .expect("RFC 3339")
     }
 
+    /// Move the local clock to the start of the next whole hour (also the
+    /// start of a 15-minute window). The rate limits count in fixed windows
+    /// aligned to the clock, and the local clock starts at the real time:
+    /// a test that counts toward a limit starts here, so its counting never
+    /// straddles a window boundary, whatever the time of day.
+    pub async fn at_window_start(&self) -> jiff::Timestamp {
+        let next = (self.now().await.as_second() / 3600 + 1) * 3600;
+        let at = jiff::Timestamp::from_second(next).expect("a time");
+        let r = self
+            .post("/_local/clock", None, json!({ "set": at.to_string() }))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        at
+    }
+
     /// Move the local clock forward (`POST /_local/clock {"advance": seconds}`);
     /// returns the new now.
     pub async fn advance_clock(&self, seconds: i64) -> jiff::Timestamp {

@@ -7,7 +7,7 @@
 
 use integration_tests::{Res, Session, TestApp, PASSWORD};
 use nexus_identity::limits::LOGIN_FAILURES_PER_IP;
-use nexus_identity::login::{CHALLENGE_TTL_SECS, SPRAY_ACCOUNTS, SPRAY_WINDOW_SECS};
+use nexus_identity::login::{CHALLENGE_TTL_SECS, SPRAY_ACCOUNTS};
 use serde_json::{json, Value};
 
 fn totp_now(secret: &str) -> String {
@@ -530,6 +530,7 @@ fn unique_email(tag: &str) -> String {
 #[tokio::test]
 async fn an_mfa_challenge_takes_five_codes_in_all_and_the_account_ten_an_hour() {
     let app = TestApp::spawn().await;
+    app.at_window_start().await; // ten failures an hour, counted in fixed windows
     let s = app.verified_user().await;
     let (secret, _) = enable_totp(&app, &s).await;
 
@@ -969,6 +970,7 @@ async fn many_honest_logins_from_one_address_are_not_throttled() {
 #[tokio::test]
 async fn mail_to_one_address_and_bad_tokens_from_one_client_are_limited() {
     let app = TestApp::spawn().await;
+    app.at_window_start().await; // mail per hour, bad tokens per 15 minutes: fixed windows
     let s = app.verified_user().await;
     // Registration already sent one account e-mail to the address.
     for _ in 0..4 {
@@ -1144,14 +1146,9 @@ async fn login_from(app: &TestApp, client: &reqwest::Client, email: &str, passwo
 #[tokio::test]
 async fn an_address_failing_on_ten_accounts_is_blocked_for_an_hour() {
     let app = TestApp::spawn().await;
-    // Distinct accounts are counted per hour window: start at the beginning
-    // of one, so the ten failures fall inside it whatever the time of day.
-    let next = (app.now().await.as_second() / SPRAY_WINDOW_SECS + 1) * SPRAY_WINDOW_SECS;
-    let at = jiff::Timestamp::from_second(next).unwrap();
-    let r = app
-        .post("/_local/clock", None, json!({ "set": at.to_string() }))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    // Distinct accounts are counted per hour window: the ten failures must
+    // fall inside one.
+    app.at_window_start().await;
     let sprayer = from("127.0.0.3");
     let victim = app.verified_user().await;
     for i in 0..SPRAY_ACCOUNTS {
@@ -1192,16 +1189,10 @@ async fn an_address_gets_a_hundred_failed_logins_per_quarter_hour() {
     let accounts: Vec<String> = (0..SPRAY_ACCOUNTS - 1)
         .map(|i| unique_email(&format!("guess{i}")))
         .collect();
-    // The limit counts in fixed 15-minute windows: start at the beginning
-    // of one, so that the whole burst falls inside it whatever the time of
-    // day (a burst across a boundary is counted in two windows).
+    // The limit counts in fixed 15-minute windows: the whole burst must fall
+    // inside one (a burst across a boundary is counted in two).
     let window = LOGIN_FAILURES_PER_IP.secs;
-    let next = (app.now().await.as_second() / window + 1) * window;
-    let at = jiff::Timestamp::from_second(next).unwrap();
-    let r = app
-        .post("/_local/clock", None, json!({ "set": at.to_string() }))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    app.at_window_start().await;
     let started = app.now().await;
     let mut failures = 0;
     'guessing: loop {
