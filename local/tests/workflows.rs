@@ -11,12 +11,26 @@ use serde_json::{json, Value};
 
 const MACHINE: &str = "ReviewStateMachine";
 
+/// The repository template with `resources` (YAML under `Resources:`) added
+/// and the state machine `files` (`statemachines/<name>`), in a temporary
+/// directory; the path of its template.yaml.
+fn template_with(resources: &str, files: &[(&str, Value)]) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(nexus_devenv::repo_root().join("template.yaml")).unwrap();
+    let dir = std::env::temp_dir().join(format!("nexus-template-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(dir.join("statemachines")).unwrap();
+    for (name, asl) in files {
+        std::fs::write(dir.join("statemachines").join(name), asl.to_string()).unwrap();
+    }
+    let path = dir.join("template.yaml");
+    let text = text.replacen("Resources:\n", &format!("Resources:\n{resources}"), 1);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// The repository template plus a review workflow whose callback task is
 /// served by a `workflow-probe` function, in a temporary directory.
 fn template() -> std::path::PathBuf {
-    let text = std::fs::read_to_string(nexus_devenv::repo_root().join("template.yaml")).unwrap();
-    let extra = r#"Resources:
-  WorkflowProbeFunction:
+    let extra = r#"  WorkflowProbeFunction:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/workflow-probe
@@ -28,12 +42,11 @@ fn template() -> std::path::PathBuf {
       DefinitionSubstitutions:
         ProbeArn: !GetAtt WorkflowProbeFunction.Arn
 "#;
-    let text = text.replacen("Resources:\n", extra, 1);
-    let dir = std::env::temp_dir().join(format!("nexus-template-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(dir.join("statemachines")).unwrap();
-    std::fs::write(
-        dir.join("statemachines/review.asl.json"),
-        json!({
+    template_with(
+        extra,
+        &[(
+            "review.asl.json",
+            json!({
             "Comment": "Ask a reviewer, wait a day, finish",
             "StartAt": "Ask",
             "States": {
@@ -55,13 +68,9 @@ fn template() -> std::path::PathBuf {
                 "Approved": {"Type": "Succeed"},
                 "Rejected": {"Type": "Fail", "Error": "Rejected", "Cause": "the reviewer said no"}
             }
-        })
-        .to_string(),
+            }),
+        )],
     )
-    .unwrap();
-    let path = dir.join("template.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 fn probe(seen: Arc<Mutex<Vec<Value>>>) -> Handler {
@@ -491,9 +500,7 @@ async fn task_tokens_through_the_workflows_port() {
 #[tokio::test]
 async fn service_integrations_use_the_platforms_table_bus_and_queues() {
     use nexus_ports::workflows::{ExecutionName, ExecutionStatus};
-    let text = std::fs::read_to_string(nexus_devenv::repo_root().join("template.yaml")).unwrap();
-    let extra = r#"Resources:
-  ServicesStateMachine:
+    let extra = r#"  ServicesStateMachine:
     Type: AWS::Serverless::StateMachine
     Properties:
       Type: STANDARD
@@ -503,12 +510,8 @@ async fn service_integrations_use_the_platforms_table_bus_and_queues() {
         BusName: !Ref EventBus
         QueueUrl: !Ref AuditDeadLetterQueue
 "#;
-    let dir = std::env::temp_dir().join(format!("nexus-template-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(dir.join("statemachines")).unwrap();
     let key = json!({"PK": {"S.$": "$.pk"}, "SK": {"S": "PROBE"}});
-    std::fs::write(
-        dir.join("statemachines/services.asl.json"),
-        json!({
+    let asl = json!({
             "StartAt": "Put",
             "States": {
                 "Put": {
@@ -539,14 +542,9 @@ async fn service_integrations_use_the_platforms_table_bus_and_queues() {
                     "ResultPath": "$.sqs", "End": true
                 }
             }
-        })
-        .to_string(),
-    )
-    .unwrap();
-    let path = dir.join("template.yaml");
-    std::fs::write(&path, text.replacen("Resources:\n", extra, 1)).unwrap();
+    });
     let local = LocalPlatform::start(Options {
-        template: path,
+        template: template_with(extra, &[("services.asl.json", asl)]),
         ..Options::ephemeral(nexus_devenv::dynamodb_local::shared_endpoint().await)
     })
     .await

@@ -42,6 +42,19 @@ pub fn envelope(payload: Value, request_id: &str) -> Value {
         ("x-amzn-Remapped-Content-Length", "0".to_owned()),
         ("x-amzn-RequestId", request_id.to_owned()),
     ];
+    json!({
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": http_metadata(&headers),
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200
+    })
+}
+
+/// `SdkHttpMetadata` of a 200 answer, as the Java SDK behind Step Functions
+/// reports it for every optimised integration: each header once as a list
+/// (`AllHttpHeaders`) and once as a value (`HttpHeaders`).
+pub fn http_metadata(headers: &[(&str, String)]) -> Value {
     let all: serde_json::Map<String, Value> = headers
         .iter()
         .map(|(k, v)| ((*k).to_owned(), json!([v])))
@@ -50,17 +63,7 @@ pub fn envelope(payload: Value, request_id: &str) -> Value {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), json!(v)))
         .collect();
-    json!({
-        "ExecutedVersion": "$LATEST",
-        "Payload": payload,
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": all,
-            "HttpHeaders": single,
-            "HttpStatusCode": 200
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-        "StatusCode": 200
-    })
+    json!({"AllHttpHeaders": all, "HttpHeaders": single, "HttpStatusCode": 200})
 }
 
 /// Run a Lambda task and report what Step Functions would: the result

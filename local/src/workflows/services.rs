@@ -45,8 +45,7 @@ fn failed(task_id: u64, error: &str, cause: String) -> Event {
     }
 }
 
-/// `SdkHttpMetadata` and `SdkResponseMetadata`, as the Java SDK behind Step
-/// Functions reports them.
+/// `SdkHttpMetadata` and `SdkResponseMetadata` of a DynamoDB or SQS answer.
 fn metadata(request_id: &str, out: &mut Map<String, Value>) {
     let date = jiff::Timestamp::now()
         .strftime("%a, %d %b %Y %H:%M:%S GMT")
@@ -58,17 +57,9 @@ fn metadata(request_id: &str, out: &mut Map<String, Value>) {
         ("Server", "Server".to_owned()),
         ("x-amzn-RequestId", request_id.to_owned()),
     ];
-    let all: Map<String, Value> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), json!([v])))
-        .collect();
-    let single: Map<String, Value> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), json!(v)))
-        .collect();
     out.insert(
         "SdkHttpMetadata".into(),
-        json!({"AllHttpHeaders": all, "HttpHeaders": single, "HttpStatusCode": 200}),
+        super::lambda::http_metadata(&headers),
     );
     out.insert(
         "SdkResponseMetadata".into(),
@@ -253,6 +244,8 @@ async fn dynamodb(s: &Services, action: &str, p: &Value) -> Outcome {
     let values = map_of("ExpressionAttributeValues")?;
     let return_values = str_of("ReturnValues").map(|r| ReturnValue::from(r.as_str()));
     let mut out = Map::new();
+    // What putItem/updateItem/deleteItem return with `ReturnValues`.
+    let mut attributes = None;
     let c = &s.dynamodb;
     match action {
         "getItem" => {
@@ -280,11 +273,8 @@ async fn dynamodb(s: &Services, action: &str, p: &Value) -> Outcome {
                 .set_expression_attribute_values(values)
                 .set_return_values(return_values)
                 .send()
-                .await
-                .map_err(|e| dynamodb_error(&e, rid))?;
-            if let Some(a) = r.attributes() {
-                out.insert("Attributes".into(), item_json(a));
-            }
+                .await;
+            attributes = r.map_err(|e| dynamodb_error(&e, rid))?.attributes;
         }
         "updateItem" => {
             let r = c
@@ -297,11 +287,8 @@ async fn dynamodb(s: &Services, action: &str, p: &Value) -> Outcome {
                 .set_expression_attribute_values(values)
                 .set_return_values(return_values)
                 .send()
-                .await
-                .map_err(|e| dynamodb_error(&e, rid))?;
-            if let Some(a) = r.attributes() {
-                out.insert("Attributes".into(), item_json(a));
-            }
+                .await;
+            attributes = r.map_err(|e| dynamodb_error(&e, rid))?.attributes;
         }
         "deleteItem" => {
             let r = c
@@ -313,13 +300,13 @@ async fn dynamodb(s: &Services, action: &str, p: &Value) -> Outcome {
                 .set_expression_attribute_values(values)
                 .set_return_values(return_values)
                 .send()
-                .await
-                .map_err(|e| dynamodb_error(&e, rid))?;
-            if let Some(a) = r.attributes() {
-                out.insert("Attributes".into(), item_json(a));
-            }
+                .await;
+            attributes = r.map_err(|e| dynamodb_error(&e, rid))?.attributes;
         }
         other => return Err(invalid(rid, format!("unsupported action {other}"))),
+    }
+    if let Some(a) = &attributes {
+        out.insert("Attributes".into(), item_json(a));
     }
     metadata(rid, &mut out);
     Ok(Value::Object(out))
