@@ -327,38 +327,37 @@ async fn put_events(s: &Services, p: &Value) -> Outcome {
                     .to_owned(),
             )
         })?;
-    let mut results = vec![];
-    let mut events = vec![];
-    for e in entries {
-        let field = |f: &str| e.get(f).and_then(Value::as_str).map(str::to_owned);
-        let detail = match e.get("Detail") {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(v @ Value::Object(_)) => Some(v.to_string()),
-            _ => None,
-        };
-        let id = crate::uuid4();
-        match (field("Source"), field("DetailType"), detail) {
-            (Some(source), Some(detail_type), Some(detail))
-                if serde_json::from_str::<Value>(&detail).is_ok_and(|d| d.is_object()) =>
-            {
-                events.push(OutboxEvent {
-                    event_id: id.clone(),
-                    source,
-                    detail_type,
-                    detail,
-                    time: field("Time").unwrap_or_else(|| jiff::Timestamp::now().to_string()),
-                });
-                results.push(json!({ "EventId": id }));
+    // The bus validates each entry as PutEvents does (a missing field is an
+    // empty one to it) and reports the entries it refused.
+    let events: Vec<OutboxEvent> = entries
+        .iter()
+        .map(|e| {
+            let field = |f: &str| {
+                e.get(f)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            OutboxEvent {
+                event_id: crate::uuid4(),
+                source: field("Source"),
+                detail_type: field("DetailType"),
+                detail: match e.get("Detail") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                    None => String::new(),
+                },
+                time: e
+                    .get("Time")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| jiff::Timestamp::now().to_string(), str::to_owned),
             }
-            (_, _, Some(d)) if serde_json::from_str::<Value>(&d).is_err() => results.push(
-                json!({"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}),
-            ),
-            _ => results.push(json!({
-                "ErrorCode": "InvalidArgument",
-                "ErrorMessage": "Parameters Source, DetailType and Detail are required.",
-            })),
-        }
-    }
+        })
+        .collect();
+    let mut results: Vec<Value> = events
+        .iter()
+        .map(|e| json!({ "EventId": e.event_id }))
+        .collect();
     let failures = s.bus.publish(&events).await.map_err(|e| {
         (
             "EventBridge.AmazonEventBridgeException".to_owned(),
@@ -446,6 +445,49 @@ async fn send_message(s: &Services, p: &Value) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn services() -> Services {
+        let dlq =
+            DeadLetters::new(std::env::temp_dir().join(format!("nexus-q-{}", ulid::Ulid::new())));
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .build();
+        Services {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(config),
+            bus: Arc::new(crate::eventbridge::LocalBus::new(
+                "nexus-test".into(),
+                dlq.clone(),
+                crate::Timing::default(),
+            )),
+            queues: dlq,
+        }
+    }
+
+    /// An entry the bus refuses fails the task as `EventBridge.FailedEntry`,
+    /// with the whole PutEvents response (every entry's outcome) as cause.
+    #[tokio::test]
+    async fn a_refused_entry_fails_the_task_with_the_whole_response() {
+        let p = json!({"Entries": [
+            {"Source": "nexus.probe", "DetailType": "Ok", "Detail": {"a": 1}},
+            {"Source": "nexus.probe", "DetailType": "Bad", "Detail": "not json"},
+            {"DetailType": "No source", "Detail": {}}
+        ]});
+        let (error, cause) = put_events(&services(), &p).await.unwrap_err();
+        assert_eq!(error, "EventBridge.FailedEntry");
+        let response: Value = serde_json::from_str(&cause).unwrap();
+        assert_eq!(response["FailedEntryCount"], 2, "{response}");
+        assert!(response["Entries"][0]["EventId"].is_string());
+        assert_eq!(response["Entries"][1]["ErrorCode"], "MalformedDetail");
+        assert_eq!(response["Entries"][2]["ErrorCode"], "InvalidArgument");
+        let ok = put_events(
+            &services(),
+            &json!({"Entries": [{"Source": "nexus.probe", "DetailType": "Ok", "Detail": "{}"}]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(ok["FailedEntryCount"], 0);
+    }
 
     #[test]
     fn attribute_values_round_trip_through_dynamodb_json() {
