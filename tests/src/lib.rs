@@ -427,11 +427,17 @@ impl TestApp {
     pub async fn at_window_start(&self) -> jiff::Timestamp {
         let next = (self.now().await.as_second() / 3600 + 1) * 3600;
         let at = jiff::Timestamp::from_second(next).expect("a time");
+        self.set_clock(at).await;
+        at
+    }
+
+    /// Move the local clock to `at` (`POST /_local/clock {"set": …}`; the
+    /// clock only moves forward).
+    pub async fn set_clock(&self, at: jiff::Timestamp) {
         let r = self
             .post("/_local/clock", None, json!({ "set": at.to_string() }))
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
-        at
     }
 
     /// Move the local clock forward (`POST /_local/clock {"advance": seconds}`);

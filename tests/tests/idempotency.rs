@@ -4,6 +4,7 @@
 
 use integration_tests::TestApp;
 use nexus_core::plans::Plan;
+use nexus_devenv::race::race;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -143,33 +144,23 @@ async fn a_retry_while_the_first_attempt_runs_is_told_to_wait() {
     for round in 0..10 {
         rounds += 1;
         let key = format!("race-{round}");
-        let gate = std::sync::Arc::new(tokio::sync::Barrier::new(CLIENTS));
-        let tasks: Vec<_> = (0..CLIENTS)
-            .map(|_| {
-                let (gate, url, access, key) = (
-                    gate.clone(),
-                    app.url("/v1/campaigns"),
-                    owner.access.clone(),
-                    key.clone(),
-                );
-                tokio::spawn(async move {
-                    let client = reqwest::Client::new();
-                    gate.wait().await;
-                    client
-                        .post(url)
-                        .bearer_auth(access)
-                        .header("idempotency-key", key)
-                        .json(&json!({"title": "Rush"}))
-                        .send()
-                        .await
-                        .unwrap()
+        let responses = race(
+            (0..CLIENTS)
+                .map(|_| {
+                    let request = reqwest::Client::new()
+                        .post(app.url("/v1/campaigns"))
+                        .bearer_auth(&owner.access)
+                        .header("idempotency-key", &key)
+                        .json(&json!({"title": "Rush"}));
+                    async move { request.send().await.unwrap() }
                 })
-            })
-            .collect();
+                .collect(),
+        )
+        .await;
         let mut originals = 0;
         let mut created = None;
-        for t in tasks {
-            let r = integration_tests::read(t.await.unwrap()).await;
+        for response in responses {
+            let r = integration_tests::read(response).await;
             match r.status.as_u16() {
                 201 => {
                     if !replayed(&r) {

@@ -1018,10 +1018,7 @@ async fn mail_to_one_address_and_bad_tokens_from_one_client_are_limited() {
     app.post("/v1/auth/verify-email", None, json!({"token": "nxv_guess"}))
         .await
         .assert_problem(429, "throttled");
-    let elsewhere = reqwest::Client::builder()
-        .local_address(Some("127.0.0.2".parse().unwrap()))
-        .build()
-        .unwrap();
+    let elsewhere = from("127.0.0.2");
     let r = app
         .raw(
             elsewhere

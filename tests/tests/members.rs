@@ -2,6 +2,7 @@
 
 use integration_tests::{Session, TestApp};
 use nexus_core::plans::Plan;
+use nexus_devenv::race::race;
 use reqwest::Method;
 use serde_json::json;
 
@@ -192,34 +193,24 @@ async fn concurrent_acceptances_cannot_exceed_seats() {
             invitees.push((u, token));
         }
         app.set_plan_in_store(&org, Plan::Starter).await;
-        let gate = std::sync::Arc::new(tokio::sync::Barrier::new(2));
         let before = app.contention();
-        let tasks: Vec<_> = invitees
-            .iter()
-            .map(|(u, t)| {
-                let (gate, url, access) = (
-                    gate.clone(),
-                    app.url(&format!("/v1/invitations/{t}/accept")),
-                    u.access.clone(),
-                );
-                tokio::spawn(async move {
-                    let client = reqwest::Client::new();
-                    gate.wait().await;
-                    let r = client
-                        .post(url)
-                        .bearer_auth(access)
-                        .json(&json!({}))
-                        .send()
-                        .await
-                        .unwrap();
-                    (r.status().as_u16(), r.text().await.unwrap())
+        let results = race(
+            invitees
+                .iter()
+                .map(|(u, t)| {
+                    // Each invitee on a client (connection) of their own.
+                    let request = reqwest::Client::new()
+                        .post(app.url(&format!("/v1/invitations/{t}/accept")))
+                        .bearer_auth(&u.access)
+                        .json(&json!({}));
+                    async move {
+                        let r = request.send().await.unwrap();
+                        (r.status().as_u16(), r.text().await.unwrap())
+                    }
                 })
-            })
-            .collect();
-        let mut results = vec![];
-        for t in tasks {
-            results.push(t.await.unwrap());
-        }
+                .collect(),
+        )
+        .await;
         met += usize::from(app.contention() > before);
         let winners = results.iter().filter(|(s, _)| *s == 200).count();
         assert_eq!(winners, 1, "round {round}: {results:?}");

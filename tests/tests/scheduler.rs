@@ -43,10 +43,7 @@ async fn app() -> (TestApp, Calls) {
 /// real date: an hour from "now" in Paris is a different thing the week of
 /// a DST change).
 async fn clock_at(app: &TestApp, instant: &str) {
-    let r = app
-        .post("/_local/clock", None, json!({ "set": instant }))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    app.set_clock(instant.parse().unwrap()).await;
 }
 
 /// A reminder at the wall-clock time `local` of Europe/Paris.

@@ -4,6 +4,7 @@
 
 pub mod conflicts;
 pub mod dynamodb_local;
+pub mod race;
 pub mod table;
 
 pub use nexus_wiring::template;

@@ -9,6 +9,7 @@ use nexus_core::principal::{Principal, PrincipalKind, Role};
 use nexus_core::user::AccountType;
 use nexus_core::{OrgId, Timestamp};
 use nexus_devenv::conflicts::ConflictingDynamo;
+use nexus_devenv::race::race;
 use nexus_devenv::CreateTable;
 use nexus_market::application::{ApplyInput, DecisionInput};
 use nexus_market::campaign::CampaignInput;
@@ -19,9 +20,7 @@ use nexus_market::lifecycle::CampaignStatus;
 use nexus_market::repo;
 use nexus_store::Store;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Barrier;
 
 async fn store() -> Store {
     let endpoint = nexus_devenv::dynamodb_local::shared_endpoint().await;
@@ -53,30 +52,6 @@ async fn contended() -> (Store, ConflictingDynamo) {
         .await
         .unwrap();
     (table(front.endpoint()).await, front)
-}
-
-/// Run each contender in its own task; a barrier releases them together.
-async fn race<T, F>(contenders: Vec<F>) -> Vec<T>
-where
-    F: std::future::Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    let gate = Arc::new(Barrier::new(contenders.len()));
-    let tasks: Vec<_> = contenders
-        .into_iter()
-        .map(|f| {
-            let gate = gate.clone();
-            tokio::spawn(async move {
-                gate.wait().await;
-                f.await
-            })
-        })
-        .collect();
-    let mut out = vec![];
-    for t in tasks {
-        out.push(t.await.unwrap());
-    }
-    out
 }
 
 /// Rounds of each race: enough that the writes meet (asserted through the

@@ -9,6 +9,7 @@ use nexus_core::org::{self, Membership, NewOrganization};
 use nexus_core::principal::Role;
 use nexus_core::{Error, Timestamp};
 use nexus_devenv::conflicts::ConflictingDynamo;
+use nexus_devenv::race::race;
 use nexus_devenv::CreateTable;
 use nexus_store::idempotency::IdemTiming;
 use nexus_store::repos::{audit, orgs};
@@ -97,7 +98,7 @@ async fn unique_values_are_claimed_once_even_under_concurrency() {
             s.commit(tx).await
         }
     });
-    let results = futures::future::join_all(attempts).await;
+    let results = race(attempts.collect()).await;
     let ok = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(ok, 1, "{results:?}");
     for r in results.iter().filter(|r| r.is_err()) {
@@ -445,39 +446,41 @@ async fn contended_store(policy: ConflictRetry, hold_ms: u64) -> (Store, Conflic
     (s, front)
 }
 
+/// `ADD <attr> 1` on `key`, unconditionally.
+fn add_one(key: &Key, attr: &str) -> Write {
+    Write::Update {
+        key: key.clone(),
+        update: format!("ADD {attr} :one"),
+        condition: None,
+        names: vec![],
+        values: vec![(":one".into(), AttributeValue::N("1".into()))],
+        label: "counter".into(),
+    }
+}
+
 /// `writers` transactions, released together by a barrier from their own
 /// tasks, each adding 1 to a counter on one hot item and claiming an item
 /// of its own. Returns how many failed with `TransactionConflict` and the
 /// counter's final value.
 async fn hot_item_race(s: &Store, writers: usize) -> (usize, u64) {
     let hot = Key::new("RACE#hot", "COUNTER");
-    let gate = std::sync::Arc::new(tokio::sync::Barrier::new(writers));
-    let tasks: Vec<_> = (0..writers)
-        .map(|i| {
-            let (s, gate, hot) = (s.clone(), gate.clone(), hot.clone());
-            tokio::spawn(async move {
-                let tx = Tx::new()
-                    .write(Write::Update {
-                        key: hot,
-                        update: "ADD hits :one".into(),
-                        condition: None,
-                        names: vec![],
-                        values: vec![(":one".into(), AttributeValue::N("1".into()))],
-                        label: "counter".into(),
-                    })
-                    .write(Write::Unique {
-                        kind: "writer",
-                        value: format!("{i}"),
-                        owner: format!("usr_{i}"),
-                    });
-                gate.wait().await;
-                s.commit(tx).await
+    let results = race(
+        (0..writers)
+            .map(|i| {
+                let tx = Tx::new().write(add_one(&hot, "hits")).write(Write::Unique {
+                    kind: "writer",
+                    value: format!("{i}"),
+                    owner: format!("usr_{i}"),
+                });
+                let s = s.clone();
+                async move { s.commit(tx).await }
             })
-        })
-        .collect();
+            .collect(),
+    )
+    .await;
     let mut conflicts = 0;
-    for t in tasks {
-        match t.await.unwrap() {
+    for r in results {
+        match r {
             Ok(()) => {}
             Err(StoreError::TransactionConflict) => conflicts += 1,
             Err(other) => panic!("unexpected {other:?}"),
@@ -538,16 +541,8 @@ async fn a_single_item_write_waits_out_a_transaction_in_flight() {
     ] {
         let (s, front) = contended_store(policy, 300).await;
         let key = Key::new("RACE#hot", "COUNTER");
-        let add = |attr: &str| Write::Update {
-            key: key.clone(),
-            update: format!("ADD {attr} :one"),
-            condition: None,
-            names: vec![],
-            values: vec![(":one".into(), AttributeValue::N("1".into()))],
-            label: "counter".into(),
-        };
         let long = tokio::spawn({
-            let (s, tx) = (s.clone(), Tx::new().write(add("hits")));
+            let (s, tx) = (s.clone(), Tx::new().write(add_one(&key, "hits")));
             async move { s.commit(tx).await }
         });
         // Once the transaction holds the item (for 300 ms).
@@ -595,26 +590,21 @@ async fn two_joiners_for_the_last_seat_get_exactly_one_in() {
         let owner = UserId::new();
         let c = new_org(&format!("Seats {round}"), &owner);
         orgs::create(&s, &c).await.unwrap();
-        let gate = std::sync::Arc::new(tokio::sync::Barrier::new(2));
         let before = front.contention();
-        let tasks: Vec<_> = (0..2)
-            .map(|_| {
-                let (s, gate) = (s.clone(), gate.clone());
-                let m = Membership {
-                    user_id: UserId::new(),
-                    role: Role::Viewer,
-                    ..c.owner.clone()
-                };
-                tokio::spawn(async move {
-                    gate.wait().await;
-                    orgs::add_member(&s, &m, Some(2), Tx::new()).await
+        let results = race(
+            (0..2)
+                .map(|_| {
+                    let s = s.clone();
+                    let m = Membership {
+                        user_id: UserId::new(),
+                        role: Role::Viewer,
+                        ..c.owner.clone()
+                    };
+                    async move { orgs::add_member(&s, &m, Some(2), Tx::new()).await }
                 })
-            })
-            .collect();
-        let mut results = vec![];
-        for t in tasks {
-            results.push(t.await.unwrap());
-        }
+                .collect(),
+        )
+        .await;
         met += usize::from(front.contention() > before);
         let ok = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(ok, 1, "round {round}: {results:?}");
